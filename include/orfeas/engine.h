@@ -1,0 +1,80 @@
+/* orfeas — the generation pipeline: image bytes in, a closed mesh out.
+ *
+ *   decode -> working image -> foreground -> depth -> height fields
+ *          -> watertight mesh (simplified to the budget) -> colours
+ *
+ * The same call serves the CLI, the server's sync and async routes. Every
+ * stage reports progress and polls the cancel flag. Single-threaded and
+ * deterministic: the same input and parameters give the same mesh. */
+#ifndef ORFEAS_ENGINE_H
+#define ORFEAS_ENGINE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "orfeas/image.h"
+#include "orfeas/mesh.h"
+#include "orfeas/params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ORFEAS_ENGINE_VERSION "0.1.0"
+
+typedef enum orfeas_stage {
+    ORFEAS_STAGE_DECODE = 0,
+    ORFEAS_STAGE_FOREGROUND,
+    ORFEAS_STAGE_DEPTH,
+    ORFEAS_STAGE_HEIGHTS,
+    ORFEAS_STAGE_MESH,
+    ORFEAS_STAGE_COLOURS,
+    ORFEAS_STAGE_COUNT_
+} orfeas_stage;
+
+const char *orfeas_stage_name(orfeas_stage stage);
+
+/* percent is the overall progress 0..100. Return non-zero to cancel. */
+typedef int (*orfeas_progress_fn)(void *userdata, orfeas_stage stage, double percent);
+
+typedef struct orfeas_input {
+    const uint8_t *image;
+    size_t image_size;
+    const uint8_t *mask; /* optional: white = object */
+    size_t mask_size;
+    const uint8_t *depth; /* optional: 8/16-bit grey, brighter = nearer */
+    size_t depth_size;
+} orfeas_input;
+
+typedef struct orfeas_generate_options {
+    orfeas_decode_limits limits;
+    orfeas_progress_fn progress;
+    void *progress_userdata;
+    const atomic_int *cancel; /* optional: non-zero cancels */
+} orfeas_generate_options;
+
+typedef struct orfeas_generate_stats {
+    double stage_ms[ORFEAS_STAGE_COUNT_];
+    double total_ms;
+    uint32_t source_width, source_height;
+    uint32_t work_width, work_height;
+    orfeas_mode mode;                  /* the mode actually used (auto resolved) */
+    const char *foreground_source;     /* "alpha", "mask", "segmentation", "none" */
+    uint64_t full_triangles;           /* before simplification */
+    double max_height_error_mm;        /* bound of the simplification */
+    orfeas_mesh_report report;
+} orfeas_generate_stats;
+
+/* Runs the pipeline. On success *mesh holds the result (free with
+ * orfeas_mesh_free). Errors: those of decoding, ORFEAS_EINVAL,
+ * ORFEAS_ENOFOREGROUND (inflate asked for and nothing found),
+ * ORFEAS_ECANCELLED, ORFEAS_ENOMEM, ORFEAS_EINTERNAL. */
+int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
+                    const orfeas_generate_options *options, orfeas_mesh *mesh,
+                    orfeas_generate_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,43 @@
+/* Minimal assertions for the C tests: each failure prints where and why and
+ * the test exits non-zero at the end (or at once with REQUIRE). */
+#ifndef ORFEAS_TESTUTIL_H
+#define ORFEAS_TESTUTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+extern int testutil_failures;
+extern int testutil_checks;
+
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        testutil_checks++;                                                                         \
+        if (!(cond)) {                                                                             \
+            testutil_failures++;                                                                   \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);               \
+        }                                                                                          \
+    } while (0)
+
+#define CHECKF(cond, ...)                                                                          \
+    do {                                                                                           \
+        testutil_checks++;                                                                         \
+        if (!(cond)) {                                                                             \
+            testutil_failures++;                                                                   \
+            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond);               \
+            fprintf(stderr, __VA_ARGS__);                                                          \
+            fputc('\n', stderr);                                                                   \
+        }                                                                                          \
+    } while (0)
+
+#define REQUIRE(cond)                                                                              \
+    do {                                                                                           \
+        CHECK(cond);                                                                               \
+        if (!(cond)) exit(1);                                                                      \
+    } while (0)
+
+/* Prints "N passed, N failed" and returns the exit status. */
+int testutil_finish(const char *name);
+/* Path of a file under the shared test data ("images/plant.jpg"). */
+const char *testutil_data(const char *relative);
+
+#endif
