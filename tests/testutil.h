@@ -31,8 +31,11 @@ extern int testutil_checks;
 
 #define REQUIRE(cond)                                                                              \
     do {                                                                                           \
-        CHECK(cond);                                                                               \
-        if (!(cond)) exit(1);                                                                      \
+        testutil_checks++;                                                                         \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);            \
+            exit(1);                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* Prints "N passed, N failed" and returns the exit status. */

@@ -29,7 +29,7 @@ typedef enum orfeas_stage {
     ORFEAS_STAGE_DEPTH,
     ORFEAS_STAGE_HEIGHTS,
     ORFEAS_STAGE_MESH,
-    ORFEAS_STAGE_COLOURS,
+    ORFEAS_STAGE_CHECK,
     ORFEAS_STAGE_COUNT_
 } orfeas_stage;
 
@@ -59,10 +59,10 @@ typedef struct orfeas_generate_stats {
     double total_ms;
     uint32_t source_width, source_height;
     uint32_t work_width, work_height;
-    orfeas_mode mode;                  /* the mode actually used (auto resolved) */
-    const char *foreground_source;     /* "alpha", "mask", "segmentation", "none" */
-    uint64_t full_triangles;           /* before simplification */
-    double max_height_error_mm;        /* bound of the simplification */
+    orfeas_mode mode;              /* the mode actually used (auto resolved) */
+    const char *foreground_source; /* "alpha", "mask", "segmentation", "none" */
+    uint64_t full_triangles;       /* before simplification */
+    double max_height_error_mm;    /* bound of the simplification */
     orfeas_mesh_report report;
 } orfeas_generate_stats;
 

@@ -38,7 +38,7 @@ typedef enum orfeas_error {
     ORFEAS_ERROR_FIRST_ = -1000,
     ORFEAS_ERROR_MAP(ORFEAS_ERROR_ENUM_)
 #undef ORFEAS_ERROR_ENUM_
-    ORFEAS_ERROR_END_
+        ORFEAS_ERROR_END_
 } orfeas_error;
 
 /* Human-readable message; never NULL (unknown codes give "unknown error"). */

@@ -14,7 +14,12 @@
 extern "C" {
 #endif
 
-typedef enum { ORFEAS_MODE_AUTO = 0, ORFEAS_MODE_INFLATE, ORFEAS_MODE_RELIEF, ORFEAS_MODE_LITHOPHANE } orfeas_mode;
+typedef enum {
+    ORFEAS_MODE_AUTO = 0,
+    ORFEAS_MODE_INFLATE,
+    ORFEAS_MODE_RELIEF,
+    ORFEAS_MODE_LITHOPHANE
+} orfeas_mode;
 typedef enum { ORFEAS_BG_AUTO = 0, ORFEAS_BG_REMOVE, ORFEAS_BG_KEEP } orfeas_background;
 typedef enum {
     ORFEAS_DEPTH_AUTO = 0,

@@ -1,7 +1,54 @@
+#include "cli/cli.h"
 #include "orfeas/orfeas.h"
+
 #include <stdio.h>
-int main(void)
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void stderr_log(void *userdata, orfeas_log_level level, const char *message)
 {
-    printf("orfeas %s\n", ORFEAS_ENGINE_VERSION);
-    return 0;
+    (void)userdata;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n", tm.tm_year + 1900,
+            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+            orfeas_log_level_name(level), message);
+}
+
+void cli_log_to_stderr(void)
+{
+    orfeas_log_set_handler(stderr_log, NULL);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: orfeas <command> [options]\n\n"
+                 "commands:\n"
+                 "  generate   turn an image into a closed 3D model (STL, OBJ, PLY, GLB)\n"
+                 "  version    print the version and what was compiled in\n"
+                 "  help       this text\n\n"
+                 "'orfeas <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli_log_to_stderr();
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "generate") == 0) return cli_generate(argc - 1, argv + 1);
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
+        return cli_version(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "orfeas: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
 }

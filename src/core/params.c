@@ -59,8 +59,8 @@ static const orfeas_param_desc table[P_COUNT + 1] = {
                   "0..1, how much image relief is added on the shape"},
     [P_DEPTH_SOURCE] = {"depth_source", "--depth-source", ORFEAS_PARAM_ENUM, 0, 0, depth_values,
                         "auto", "where relief comes from (auto: upload if given, else luminance)"},
-    [P_PRECISION] = {"precision", "--precision", ORFEAS_PARAM_ENUM, 0, 0, precision_values,
-                     "auto", "numeric precision on the device (auto: by free memory)"},
+    [P_PRECISION] = {"precision", "--precision", ORFEAS_PARAM_ENUM, 0, 0, precision_values, "auto",
+                     "numeric precision on the device (auto: by free memory)"},
     [P_TARGET] = {"target_triangles", "--target-triangles", ORFEAS_PARAM_INT, 0, 20000000, NULL,
                   "0", "triangle budget (0: from quality; at least 1000 otherwise)"},
     [P_TEXTURE] = {"texture", "--texture", ORFEAS_PARAM_ENUM, 0, 0, texture_values, "vertex",
@@ -69,7 +69,7 @@ static const orfeas_param_desc table[P_COUNT + 1] = {
 };
 
 static const uint32_t long_sides[10] = {64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536};
-static const uint32_t budgets[10] = {4000,   8000,   15000,  30000,  50000,
+static const uint32_t budgets[10] = {4000,  8000,   15000,  30000,  50000,
                                      80000, 120000, 200000, 350000, 600000};
 
 uint32_t orfeas_quality_long_side(int quality)
@@ -117,20 +117,34 @@ const orfeas_param_desc *orfeas_params_find(const char *name)
 static void *field_of(orfeas_params *p, int which)
 {
     switch (which) {
-    case P_QUALITY: return &p->quality;
-    case P_FORMAT: return &p->format;
-    case P_MODE: return &p->mode;
-    case P_WIDTH: return &p->width_mm;
-    case P_HEIGHT: return &p->height_mm;
-    case P_DEPTH: return &p->depth_mm;
-    case P_BASE: return &p->base_mm;
-    case P_BACKGROUND: return &p->background;
-    case P_DETAIL: return &p->detail;
-    case P_DEPTH_SOURCE: return &p->depth_source;
-    case P_PRECISION: return &p->precision;
-    case P_TARGET: return &p->target_triangles;
-    case P_TEXTURE: return &p->texture;
-    default: return NULL;
+    case P_QUALITY:
+        return &p->quality;
+    case P_FORMAT:
+        return &p->format;
+    case P_MODE:
+        return &p->mode;
+    case P_WIDTH:
+        return &p->width_mm;
+    case P_HEIGHT:
+        return &p->height_mm;
+    case P_DEPTH:
+        return &p->depth_mm;
+    case P_BASE:
+        return &p->base_mm;
+    case P_BACKGROUND:
+        return &p->background;
+    case P_DETAIL:
+        return &p->detail;
+    case P_DEPTH_SOURCE:
+        return &p->depth_source;
+    case P_PRECISION:
+        return &p->precision;
+    case P_TARGET:
+        return &p->target_triangles;
+    case P_TEXTURE:
+        return &p->texture;
+    default:
+        return NULL;
     }
 }
 

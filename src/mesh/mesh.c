@@ -32,12 +32,6 @@ void orfeas_mesh_free(orfeas_mesh *mesh)
     memset(mesh, 0, sizeof *mesh);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static uint32_t uf_find(uint32_t *parent, uint32_t v)
 {
     while (parent[v] != v) {
@@ -47,35 +41,86 @@ static uint32_t uf_find(uint32_t *parent, uint32_t v)
     return v;
 }
 
-/* Counts edge problems from the sorted directed edges (a<<32|b). */
-static void count_edges(const uint64_t *directed, size_t count, orfeas_mesh_report *r)
+/* LSD radix sort of 64-bit keys carrying a 32-bit payload, 16 bits a pass;
+ * passes over digits that never vary are skipped. */
+static int radix_sort(uint64_t *keys, uint32_t *vals, size_t n)
 {
-    for (size_t i = 0; i < count; i++) {
-        if (i + 1 < count && directed[i + 1] == directed[i]) r->inconsistent_edges++;
-        if (i > 0 && directed[i - 1] == directed[i]) continue;
-        uint64_t a = directed[i] >> 32, b = directed[i] & 0xffffffffu;
-        uint64_t twin = b << 32 | a;
-        uint64_t *hit = bsearch(&twin, directed, count, sizeof *directed, cmp_u64);
-        if (!hit) {
-            r->boundary_edges++;
-            continue;
-        }
-        /* Undirected use count: copies of this direction plus of the twin. */
-        if (a < b) {
-            size_t uses = 0;
-            for (size_t k = i; k < count && directed[k] == directed[i]; k++) uses++;
-            const uint64_t *t = hit;
-            while (t > directed && t[-1] == twin) t--;
-            for (; t < directed + count && *t == twin; t++) uses++;
-            if (uses > 2) r->nonmanifold_edges++;
-        }
+    uint64_t *k2 = malloc(n * sizeof *k2 + 1);
+    uint32_t *v2 = malloc(n * sizeof *v2 + 1);
+    size_t *count = malloc(65536 * sizeof *count);
+    if (!k2 || !v2 || !count) {
+        free(k2), free(v2), free(count);
+        return ORFEAS_ENOMEM;
     }
+    uint64_t all_or = 0, all_and = ~(uint64_t)0;
+    for (size_t i = 0; i < n; i++)
+        all_or |= keys[i], all_and &= keys[i];
+    for (int shift = 0; shift < 64; shift += 16) {
+        if ((((all_or ^ all_and) >> shift) & 0xffff) == 0) continue;
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(keys[i] >> shift) & 0xffff]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t at = count[(keys[i] >> shift) & 0xffff]++;
+            k2[at] = keys[i];
+            v2[at] = vals[i];
+        }
+        memcpy(keys, k2, n * sizeof *keys);
+        memcpy(vals, v2, n * sizeof *vals);
+    }
+    free(k2), free(v2), free(count);
+    return 0;
+}
+
+static uint32_t third_vertex(const uint32_t *tri, uint32_t a, uint32_t b)
+{
+    for (int k = 0; k < 3; k++)
+        if (tri[k] != a && tri[k] != b) return tri[k];
+    return tri[0];
+}
+
+/* Directed edges are grouped by their undirected edge: the key is
+ * (min << 33 | max << 1 | reversed). A clean closed surface has, for every
+ * edge, exactly one use in each direction, and the two triangles meeting
+ * there have different third vertices (else they are duplicates). */
+static void count_edges(const uint64_t *keys, const uint32_t *tri_of, size_t count,
+                        const uint32_t *indices, orfeas_mesh_report *r)
+{
+    for (size_t i = 0; i < count;) {
+        size_t j = i, forward = 0, backward = 0;
+        while (j < count && keys[j] >> 1 == keys[i] >> 1) {
+            if (keys[j] & 1)
+                backward++;
+            else
+                forward++;
+            j++;
+        }
+        if (forward != backward) r->boundary_edges++;
+        if (forward > 1 || backward > 1) r->inconsistent_edges++;
+        if (forward + backward > 2) r->nonmanifold_edges++;
+        if (forward == 1 && backward == 1) {
+            uint32_t a = (uint32_t)(keys[i] >> 33), b = (uint32_t)(keys[i] >> 1) & 0xffffffffu;
+            const uint32_t *t0 = indices + 3 * (size_t)tri_of[i];
+            const uint32_t *t1 = indices + 3 * (size_t)tri_of[i + 1];
+            if (third_vertex(t0, a, b) == third_vertex(t1, a, b)) r->duplicate_triangles++;
+        }
+        i = j;
+    }
+    /* Each duplicate pair shares three edges. */
+    r->duplicate_triangles /= 3;
 }
 
 int orfeas_mesh_check(const orfeas_mesh *mesh, orfeas_mesh_report *r)
 {
     memset(r, 0, sizeof *r);
     size_t tris = mesh->triangle_count;
+    if (mesh->vertex_count >= (1u << 31)) return ORFEAS_ENOMEM;
     for (int k = 0; k < 3; k++) {
         r->min[k] = mesh->vertex_count ? FLT_MAX : 0;
         r->max[k] = mesh->vertex_count ? -FLT_MAX : 0;
@@ -87,22 +132,24 @@ int orfeas_mesh_check(const orfeas_mesh *mesh, orfeas_mesh_report *r)
             if (c > r->max[k]) r->max[k] = c;
         }
 
-    uint64_t *directed = malloc(tris * 3 * sizeof *directed + 1);
-    uint64_t *tri_keys = malloc(tris * 2 * sizeof *tri_keys + 1);
+    uint64_t *keys = malloc(tris * 3 * sizeof *keys + 1);
+    uint32_t *tri_of = malloc(tris * 3 * sizeof *tri_of + 1);
     uint32_t *parent = malloc((size_t)mesh->vertex_count * sizeof *parent + 1);
     uint8_t *used = calloc(mesh->vertex_count + 1, 1);
-    if (!directed || !tri_keys || !parent || !used) {
-        free(directed), free(tri_keys), free(parent), free(used);
+    if (!keys || !tri_of || !parent || !used) {
+        free(keys), free(tri_of), free(parent), free(used);
         return ORFEAS_ENOMEM;
     }
-    for (uint32_t v = 0; v < mesh->vertex_count; v++) parent[v] = v;
+    for (uint32_t v = 0; v < mesh->vertex_count; v++)
+        parent[v] = v;
 
     const float *p = mesh->positions;
     for (size_t t = 0; t < tris; t++) {
         const uint32_t *idx = mesh->indices + 3 * t;
         const float *a = p + 3 * idx[0], *b = p + 3 * idx[1], *c = p + 3 * idx[2];
         double ab[3], ac[3], n[3];
-        for (int k = 0; k < 3; k++) ab[k] = (double)b[k] - a[k], ac[k] = (double)c[k] - a[k];
+        for (int k = 0; k < 3; k++)
+            ab[k] = (double)b[k] - a[k], ac[k] = (double)c[k] - a[k];
         n[0] = ab[1] * ac[2] - ab[2] * ac[1];
         n[1] = ab[2] * ac[0] - ab[0] * ac[2];
         n[2] = ab[0] * ac[1] - ab[1] * ac[0];
@@ -115,41 +162,20 @@ int orfeas_mesh_check(const orfeas_mesh *mesh, orfeas_mesh_report *r)
         if (idx[0] == idx[1] || idx[1] == idx[2] || idx[0] == idx[2] || len == 0.0)
             r->degenerate_triangles++;
         for (int k = 0; k < 3; k++) {
-            uint32_t from = idx[k], to = idx[(k + 1) % 3];
-            directed[3 * t + k] = (uint64_t)from << 32 | to;
+            uint64_t from = idx[k], to = idx[(k + 1) % 3];
+            keys[3 * t + k] = from < to ? from << 33 | to << 1 : to << 33 | from << 1 | 1;
+            tri_of[3 * t + k] = (uint32_t)t;
             used[from] = 1;
-            uint32_t ra = uf_find(parent, from), rb = uf_find(parent, to);
+            uint32_t ra = uf_find(parent, (uint32_t)from), rb = uf_find(parent, (uint32_t)to);
             if (ra != rb) parent[ra < rb ? rb : ra] = ra < rb ? ra : rb;
         }
-        /* Sorted triple packed into two words for duplicate detection. */
-        uint32_t s[3] = {idx[0], idx[1], idx[2]};
-        for (int i = 0; i < 2; i++)
-            for (int j = i + 1; j < 3; j++)
-                if (s[j] < s[i]) {
-                    uint32_t tmp = s[i];
-                    s[i] = s[j];
-                    s[j] = tmp;
-                }
-        tri_keys[2 * t] = (uint64_t)s[0] << 32 | s[1];
-        tri_keys[2 * t + 1] = s[2];
     }
-    qsort(directed, tris * 3, sizeof *directed, cmp_u64);
-    count_edges(directed, tris * 3, r);
-
-    /* Duplicates: sort 128-bit keys as pairs. */
-    uint64_t *pairs = tri_keys;
-    qsort(pairs, tris, 2 * sizeof *pairs, cmp_u64); /* by first word */
-    for (size_t t = 1; t < tris; t++) {
-        for (size_t u = t; u-- > 0 && pairs[2 * u] == pairs[2 * t];)
-            if (pairs[2 * u + 1] == pairs[2 * t + 1]) {
-                r->duplicate_triangles++;
-                break;
-            }
-    }
+    int err = radix_sort(keys, tri_of, tris * 3);
+    if (!err) count_edges(keys, tri_of, tris * 3, mesh->indices, r);
     for (uint32_t v = 0; v < mesh->vertex_count; v++)
         if (used[v] && uf_find(parent, v) == v) r->components++;
-    free(directed), free(tri_keys), free(parent), free(used);
-    return 0;
+    free(keys), free(tri_of), free(parent), free(used);
+    return err;
 }
 
 int orfeas_mesh_report_ok(const orfeas_mesh_report *r)

@@ -1,0 +1,586 @@
+/* Surface simplification: the engine's RTIN refinement against meshoptimizer's
+ * edge-collapse simplifier (border locked), on real height fields, compared at
+ * equal triangle counts and at equal true max vertical error.
+ *
+ * Usage: bench_simplify [--quick]   (--quick: 512 only, 3 runs) */
+#include "image/resize.h"
+#include "mesh/domain.h"
+#include "mesh/rtin.h"
+#include "orfeas/error.h"
+#include "orfeas/image.h"
+#include "shape/depthmap.h"
+#include "shape/inflate.h"
+
+#include <float.h>
+#include <math.h>
+#include <meshoptimizer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef ORFEAS_TESTDATA
+#define ORFEAS_TESTDATA "../shared/testdata"
+#endif
+
+static int g_runs = 5;
+
+/* A front surface over a domain of grid cells. */
+typedef struct field {
+    char name[64];
+    uint32_t w, h;  /* vertex grid */
+    uint8_t *cells; /* (w-1)*(h-1), 1 = inside */
+    float *front;   /* w*h, mm */
+    double pixel_mm;
+    uint64_t inside_cells;
+} field;
+
+/* Triangles as grid vertex ids (y*w + x). */
+typedef struct tris {
+    uint32_t *idx;
+    size_t count;
+} tris;
+
+typedef struct quality {
+    double max_err;     /* true max |z - front| over inside grid points, mm */
+    uint64_t uncovered; /* inside grid points no triangle covers */
+    uint64_t flipped;   /* triangles reversed or degenerate in the plane */
+    int area_exact;     /* sum of |areas| == domain area: no overlap, no gap */
+} quality;
+
+static void *xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec * 1e-6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static int vertex_inside(const field *f, uint32_t x, uint32_t y)
+{
+    uint32_t cw = f->w - 1, ch = f->h - 1;
+    for (uint32_t cy = y ? y - 1 : 0; cy <= y && cy < ch; cy++)
+        for (uint32_t cx = x ? x - 1 : 0; cx <= x && cx < cw; cx++)
+            if (f->cells[(size_t)cy * cw + cx]) return 1;
+    return 0;
+}
+
+static void field_finish(field *f)
+{
+    uint32_t cw = f->w - 1, ch = f->h - 1, minx = cw, maxx = 0;
+    f->inside_cells = 0;
+    for (uint32_t y = 0; y < ch; y++)
+        for (uint32_t x = 0; x < cw; x++)
+            if (f->cells[(size_t)y * cw + x]) {
+                f->inside_cells++;
+                if (x < minx) minx = x;
+                if (x + 1 > maxx) maxx = x + 1;
+            }
+    f->pixel_mm = 100.0 / (maxx - minx); /* default width_mm */
+}
+
+static void field_free(field *f)
+{
+    free(f->cells), free(f->front);
+    memset(f, 0, sizeof *f);
+}
+
+/* ---- height fields ---------------------------------------------------- */
+
+static int load_rgba(const char *file, uint32_t side, uint8_t **rgba, uint32_t *w, uint32_t *h)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/images/%s", ORFEAS_TESTDATA, file);
+    uint8_t *data = NULL;
+    size_t size = 0;
+    orfeas_image img = {0};
+    int err = orfeas_read_file(path, 0, &data, &size);
+    if (!err) err = orfeas_image_decode(data, size, NULL, ORFEAS_PIXELS_RGBA8, &img);
+    free(data);
+    if (err) return err;
+    double scale = (double)side / (img.width > img.height ? img.width : img.height);
+    *w = (uint32_t)lround(img.width * scale);
+    *h = (uint32_t)lround(img.height * scale);
+    *rgba = xmalloc((size_t)*w * *h * 4);
+    err = orfeas_resize_rgba8(img.pixels, img.width, img.height, img.stride, *rgba, *w, *h);
+    orfeas_image_free(&img);
+    return err;
+}
+
+/* The engine's relief: luminance, local contrast raised by detail 0.3,
+ * normalised, 2 + 18 * value mm, every cell inside. */
+static int relief_field(field *f, const char *file, uint32_t side)
+{
+    uint8_t *rgba = NULL;
+    int err = load_rgba(file, side, &rgba, &f->w, &f->h);
+    if (err) return err;
+    snprintf(f->name, sizeof f->name, "%s relief", file);
+    size_t n = (size_t)f->w * f->h;
+    f->front = xmalloc(n * sizeof *f->front);
+    float *low = xmalloc(n * sizeof *low);
+    orfeas_luminance(rgba, n, f->front);
+    memcpy(low, f->front, n * sizeof *low);
+    err = orfeas_blur(f->front, f->w, f->h, side / 1024.0f);
+    if (!err) err = orfeas_blur(low, f->w, f->h, side / 40.0f);
+    for (size_t i = 0; !err && i < n; i++) f->front[i] = low[i] + 0.8f * (f->front[i] - low[i]);
+    if (!err) err = orfeas_normalize(f->front, n, 0.01f, 0.99f);
+    for (size_t i = 0; i < n; i++) f->front[i] = 2.0f + 18.0f * f->front[i];
+    free(low), free(rgba);
+    size_t cells = (size_t)(f->w - 1) * (f->h - 1);
+    f->cells = xmalloc(cells);
+    memset(f->cells, 1, cells);
+    field_finish(f);
+    return err;
+}
+
+/* sqrt of the inflation solution over the cells, 10 mm at its peak. */
+static int inflate_heights(field *f)
+{
+    size_t n = (size_t)f->w * f->h;
+    uint32_t cw = f->w - 1;
+    uint8_t *interior = calloc(n, 1);
+    f->front = xmalloc(n * sizeof *f->front);
+    if (!interior) return ORFEAS_ENOMEM;
+    for (uint32_t y = 1; y + 1 < f->h; y++)
+        for (uint32_t x = 1; x + 1 < f->w; x++) {
+            const uint8_t *c = f->cells + (size_t)(y - 1) * cw + (x - 1);
+            interior[(size_t)y * f->w + x] = c[0] && c[1] && c[cw] && c[cw + 1];
+        }
+    int err = orfeas_inflate_solve(interior, f->w, f->h, f->front, NULL);
+    free(interior);
+    if (err) return err;
+    float peak = 0;
+    for (size_t i = 0; i < n; i++) {
+        f->front[i] = f->front[i] > 0 ? sqrtf(f->front[i]) : 0;
+        if (f->front[i] > peak) peak = f->front[i];
+    }
+    for (size_t i = 0; i < n; i++) f->front[i] *= peak > 0 ? 10.0f / peak : 0;
+    field_finish(f);
+    return 0;
+}
+
+static int disc_field(field *f, uint32_t side)
+{
+    snprintf(f->name, sizeof f->name, "disc inflate");
+    f->w = f->h = side;
+    uint32_t cw = side - 1;
+    f->cells = xmalloc((size_t)cw * cw);
+    double c = cw * 0.5, r = cw * 0.45;
+    for (uint32_t y = 0; y < cw; y++)
+        for (uint32_t x = 0; x < cw; x++)
+            f->cells[(size_t)y * cw + x] = hypot(x + 0.5 - c, y + 0.5 - c) < r;
+    return inflate_heights(f);
+}
+
+/* The engine's domain from an alpha channel: a cell is inside when the
+ * average alpha of its corners is at least one half, then cleaned. */
+static int alpha_field(field *f, const char *file, uint32_t side)
+{
+    uint8_t *rgba = NULL;
+    int err = load_rgba(file, side, &rgba, &f->w, &f->h);
+    if (err) return err;
+    snprintf(f->name, sizeof f->name, "%s inflate", file);
+    uint32_t cw = f->w - 1, ch = f->h - 1;
+    f->cells = xmalloc((size_t)cw * ch);
+    for (uint32_t y = 0; y < ch; y++)
+        for (uint32_t x = 0; x < cw; x++) {
+            const uint8_t *p = rgba + ((size_t)y * f->w + x) * 4 + 3;
+            unsigned sum = p[0] + p[4] + p[(size_t)f->w * 4] + p[(size_t)f->w * 4 + 4];
+            f->cells[(size_t)y * cw + x] = sum >= 2 * 255;
+        }
+    free(rgba);
+    uint64_t kept = 0;
+    err = orfeas_domain_clean(f->cells, cw, ch, 0.1, &kept);
+    return err ? err : inflate_heights(f);
+}
+
+/* ---- shared measurement ------------------------------------------------ */
+
+static int64_t orient(int64_t ax, int64_t ay, int64_t bx, int64_t by, int64_t cx, int64_t cy)
+{
+    return (bx - ax) * (cy - ay) - (by - ay) * (cx - ax);
+}
+
+/* Rasterises every triangle over the grid points it covers (edges included),
+ * interpolates z barycentrically from its corners and compares with the
+ * full-resolution front. Exact integer inside tests; one row span per scan
+ * line, so slivers cost their area, not their bounding box. */
+static quality measure(const field *f, const tris *t)
+{
+    quality q = {0};
+    uint8_t *covered = calloc((size_t)f->w * f->h, 1);
+    if (!covered) exit(1);
+    int64_t area2 = 0;
+    for (size_t k = 0; k < t->count; k++) {
+        int64_t x[3], y[3];
+        float z[3];
+        for (int i = 0; i < 3; i++) {
+            uint32_t g = t->idx[3 * k + i];
+            x[i] = g % f->w, y[i] = g / f->w, z[i] = f->front[g];
+        }
+        int64_t a = orient(x[0], y[0], x[1], y[1], x[2], y[2]);
+        if (a <= 0) q.flipped++; /* input orientation is positive */
+        if (a == 0) continue;
+        area2 += a < 0 ? -a : a;
+        int64_t ymin = y[0], ymax = y[0];
+        for (int i = 1; i < 3; i++) {
+            if (y[i] < ymin) ymin = y[i];
+            if (y[i] > ymax) ymax = y[i];
+        }
+        for (int64_t py = ymin; py <= ymax; py++) {
+            double lo = INFINITY, hi = -INFINITY;
+            for (int i = 0; i < 3; i++) {
+                int j = (i + 1) % 3;
+                if ((y[i] - py) * (y[j] - py) > 0) continue;
+                double px;
+                if (y[i] == y[j]) {
+                    px = (double)(x[i] < x[j] ? x[i] : x[j]);
+                    if (px < lo) lo = px;
+                    px = (double)(x[i] > x[j] ? x[i] : x[j]);
+                } else {
+                    px = x[i] + (double)(py - y[i]) * (x[j] - x[i]) / (double)(y[j] - y[i]);
+                }
+                if (px < lo) lo = px;
+                if (px > hi) hi = px;
+            }
+            for (int64_t px = (int64_t)floor(lo) - 1; px <= (int64_t)ceil(hi) + 1; px++) {
+                int64_t w0 = orient(x[1], y[1], x[2], y[2], px, py);
+                int64_t w1 = orient(x[2], y[2], x[0], y[0], px, py);
+                int64_t w2 = orient(x[0], y[0], x[1], y[1], px, py);
+                if (a < 0) w0 = -w0, w1 = -w1, w2 = -w2;
+                if (w0 < 0 || w1 < 0 || w2 < 0) continue;
+                size_t g = (size_t)py * f->w + (size_t)px;
+                double zi = ((double)w0 * z[0] + (double)w1 * z[1] + (double)w2 * z[2]) /
+                            (double)(a < 0 ? -a : a);
+                double e = fabs(zi - f->front[g]);
+                if (e > q.max_err) q.max_err = e;
+                covered[g] = 1;
+            }
+        }
+    }
+    for (uint32_t y = 0; y < f->h; y++)
+        for (uint32_t x = 0; x < f->w; x++)
+            if (!covered[(size_t)y * f->w + x] && vertex_inside(f, x, y)) q.uncovered++;
+    q.area_exact = area2 == 2 * (int64_t)f->inside_cells;
+    free(covered);
+    return q;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Undirected edges used by exactly one triangle, sorted. */
+static uint64_t *boundary_edges(const tris *t, size_t *count)
+{
+    size_t n = t->count * 3, m = 0;
+    uint64_t *e = xmalloc(n * sizeof *e);
+    for (size_t k = 0; k < t->count; k++)
+        for (int i = 0; i < 3; i++) {
+            uint64_t a = t->idx[3 * k + i], b = t->idx[3 * k + (i + 1) % 3];
+            e[3 * k + i] = a < b ? a << 32 | b : b << 32 | a;
+        }
+    qsort(e, n, sizeof *e, cmp_u64);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && e[j] == e[i]) j++;
+        if (j - i == 1) e[m++] = e[i];
+        i = j;
+    }
+    *count = m;
+    return e;
+}
+
+/* Full-resolution boundary edges that are no longer boundary edges (the
+ * outline moved or collapsed) and new boundary edges (holes or cracks). */
+static void outline_check(const uint64_t *full, size_t nfull, const tris *t, size_t *lost,
+                          size_t *extra)
+{
+    size_t n;
+    uint64_t *e = boundary_edges(t, &n);
+    *lost = 0;
+    for (size_t i = 0; i < nfull; i++)
+        if (!bsearch(&full[i], e, n, sizeof *e, cmp_u64)) ++*lost;
+    *extra = n + *lost - nfull;
+    free(e);
+}
+
+/* ---- the two methods ---------------------------------------------------- */
+
+static void full_surface(const field *f, tris *t)
+{
+    uint32_t cw = f->w - 1, ch = f->h - 1;
+    t->idx = xmalloc(f->inside_cells * 6 * sizeof *t->idx);
+    t->count = 0;
+    for (uint32_t y = 0; y < ch; y++)
+        for (uint32_t x = 0; x < cw; x++) {
+            if (!f->cells[(size_t)y * cw + x]) continue;
+            uint32_t a = y * f->w + x, b = a + 1, c = a + f->w, d = c + 1;
+            uint32_t *o = t->idx + 3 * t->count;
+            o[0] = a, o[1] = b, o[2] = d, o[3] = a, o[4] = d, o[5] = c;
+            t->count += 2;
+        }
+}
+
+/* RTIN on the front alone (back = front). threshold < 0: fit the budget.
+ * Returns the threshold used. */
+static float rtin_run(const field *f, uint64_t budget, float threshold, tris *out)
+{
+    orfeas_rtin r;
+    if (orfeas_rtin_build(&r, f->w, f->h, f->front, f->front, f->cells)) exit(1);
+    if (threshold < 0) threshold = orfeas_rtin_threshold_for_budget(&r, budget);
+    if (orfeas_rtin_extract(&r, threshold, &out->idx, &out->count)) exit(1);
+    orfeas_rtin_free(&r);
+    return threshold;
+}
+
+typedef struct mo_out {
+    float scale;      /* meshopt_simplifyScale, mm */
+    float result_err; /* meshopt's own error estimate, mm */
+} mo_out;
+
+/* Full-resolution mesh (compacted to inside vertices, x/y/z in mm) simplified
+ * by meshopt_simplify with the border locked; output in grid ids. */
+static void mo_run(const field *f, size_t target_tris, float target_err_mm, tris *out, mo_out *mo)
+{
+    tris full;
+    full_surface(f, &full);
+    size_t grid = (size_t)f->w * f->h, nv = 0;
+    uint32_t *remap = xmalloc(grid * sizeof *remap);
+    memset(remap, 0xff, grid * sizeof *remap);
+    for (size_t i = 0; i < full.count * 3; i++) remap[full.idx[i]] = 0;
+    uint32_t *grid_of = xmalloc(grid * sizeof *grid_of);
+    float *pos = xmalloc(grid * 3 * sizeof *pos);
+    for (size_t g = 0; g < grid; g++) {
+        if (remap[g] == UINT32_MAX) continue;
+        remap[g] = (uint32_t)nv;
+        grid_of[nv] = (uint32_t)g;
+        pos[3 * nv] = (float)((g % f->w) * f->pixel_mm);
+        pos[3 * nv + 1] = (float)((g / f->w) * f->pixel_mm);
+        pos[3 * nv + 2] = f->front[g];
+        nv++;
+    }
+    for (size_t i = 0; i < full.count * 3; i++) full.idx[i] = remap[full.idx[i]];
+    mo->scale = meshopt_simplifyScale(pos, nv, 3 * sizeof *pos);
+    float target = target_err_mm < 0 ? FLT_MAX : target_err_mm / mo->scale, err = 0;
+    out->idx = xmalloc(full.count * 3 * sizeof *out->idx);
+    out->count = meshopt_simplify(out->idx, full.idx, full.count * 3, pos, nv, 3 * sizeof *pos,
+                                  target_tris * 3, target, meshopt_SimplifyLockBorder, &err) /
+                 3;
+    for (size_t i = 0; i < out->count * 3; i++) out->idx[i] = grid_of[out->idx[i]];
+    mo->result_err = err * mo->scale;
+    free(full.idx), free(remap), free(grid_of), free(pos);
+}
+
+/* ---- report -------------------------------------------------------------- */
+
+typedef struct row {
+    const char *method;
+    size_t triangles;
+    quality q;
+    double ms; /* < 0: not timed */
+    size_t lost, extra;
+    int outline; /* outline checked */
+} row;
+
+typedef struct totals {
+    double log_tri_ratio, log_ms_ratio, log_err_ratio;
+    int n;
+    size_t lost;
+} totals;
+
+static void print_row(const field *f, const row *r)
+{
+    char ms[32], notes[96] = "";
+    if (r->ms >= 0)
+        snprintf(ms, sizeof ms, "%.1f", r->ms);
+    else
+        snprintf(ms, sizeof ms, "-");
+    int len = 0;
+    if (r->q.uncovered || !r->q.area_exact || r->q.flipped)
+        len += snprintf(notes + len, sizeof notes - len, "uncovered %llu flipped %llu area %s ",
+                        (unsigned long long)r->q.uncovered, (unsigned long long)r->q.flipped,
+                        r->q.area_exact ? "ok" : "WRONG");
+    if (r->outline)
+        snprintf(notes + len, sizeof notes - len, "outline lost %zu new %zu", r->lost, r->extra);
+    printf("| %-25s | %4ux%-4u | %-28s | %9zu | %10.4f | %9s | %s\n", f->name, f->w, f->h,
+           r->method, r->triangles, r->q.max_err, ms, notes);
+}
+
+static void run_case(field *f, uint64_t budget, totals *tot)
+{
+    tris full, t = {0};
+    full_surface(f, &full);
+    size_t nfull;
+    uint64_t *fb = boundary_edges(&full, &nfull);
+    double times[16];
+
+    /* (a) RTIN at the budget. */
+    float thr = 0;
+    for (int i = 0; i < g_runs; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        thr = rtin_run(f, budget, -1, &t);
+        times[i] = now_ms() - t0;
+    }
+    row rt = {"rtin @budget", t.count, measure(f, &t), median(times, g_runs), 0, 0, 0};
+    print_row(f, &rt);
+    free(t.idx), t.idx = NULL;
+
+    /* (b1) meshopt at RTIN's triangle count. */
+    mo_out mo = {0};
+    for (int i = 0; i < g_runs; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        mo_run(f, rt.triangles, -1, &t, &mo);
+        times[i] = now_ms() - t0;
+    }
+    row m1 = {"meshopt @rtin tris", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
+    outline_check(fb, nfull, &t, &m1.lost, &m1.extra);
+    print_row(f, &m1);
+    free(t.idx), t.idx = NULL;
+
+    /* (b2) meshopt given RTIN's true max error as target_error. */
+    for (int i = 0; i < g_runs; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        mo_run(f, 0, (float)rt.q.max_err, &t, &mo);
+        times[i] = now_ms() - t0;
+    }
+    row m2 = {"meshopt target_error=rtin", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
+    outline_check(fb, nfull, &t, &m2.lost, &m2.extra);
+    print_row(f, &m2);
+    printf("|   meshopt scale %.1f mm: target_error %.3g, its own result_error %.4f mm\n",
+           mo.scale, rt.q.max_err / mo.scale, mo.result_err);
+    free(t.idx), t.idx = NULL;
+
+    /* (b3) meshopt's smallest count whose TRUE max error is within RTIN's:
+     * log-space bisection on the count (untimed, one run each). */
+    size_t lo = rt.triangles, hi = rt.triangles;
+    quality q;
+    if (m1.q.max_err <= rt.q.max_err) {
+        lo = rt.triangles / 2, hi = rt.triangles;
+        for (;;) {
+            mo_run(f, lo, -1, &t, &mo);
+            q = measure(f, &t);
+            free(t.idx), t.idx = NULL;
+            if (q.max_err > rt.q.max_err) break;
+            hi = lo, lo /= 2;
+        }
+    } else {
+        for (;;) {
+            hi = hi * 2 > full.count ? full.count : hi * 2;
+            mo_run(f, hi, -1, &t, &mo);
+            q = measure(f, &t);
+            free(t.idx), t.idx = NULL;
+            if (q.max_err <= rt.q.max_err || hi == full.count) break;
+            lo = hi;
+        }
+    }
+    while ((double)hi / lo > 1.03) {
+        size_t mid = (size_t)sqrt((double)lo * hi);
+        mo_run(f, mid, -1, &t, &mo);
+        q = measure(f, &t);
+        free(t.idx), t.idx = NULL;
+        if (q.max_err <= rt.q.max_err)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    for (int i = 0; i < g_runs; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        mo_run(f, hi, -1, &t, &mo);
+        times[i] = now_ms() - t0;
+    }
+    row m3 = {"meshopt @rtin err (search)", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
+    outline_check(fb, nfull, &t, &m3.lost, &m3.extra);
+    print_row(f, &m3);
+    free(t.idx), t.idx = NULL;
+
+    /* (a2) RTIN at meshopt's true error from (b1): equal error the other way. */
+    for (int i = 0; i < g_runs; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        rtin_run(f, 0, (float)m1.q.max_err, &t);
+        times[i] = now_ms() - t0;
+    }
+    row r2 = {"rtin @meshopt err", t.count, measure(f, &t), median(times, g_runs), 0, 0, 0};
+    print_row(f, &r2);
+    free(t.idx), t.idx = NULL;
+    (void)thr;
+
+    tot->log_tri_ratio += log((double)m3.triangles / rt.triangles);
+    tot->log_err_ratio += log(m1.q.max_err / rt.q.max_err);
+    tot->log_ms_ratio += log(m1.ms / rt.ms);
+    tot->lost += m1.lost + m2.lost + m3.lost;
+    tot->n++;
+    free(fb), free(full.idx);
+}
+
+int main(int argc, char **argv)
+{
+    int quick = argc > 1 && !strcmp(argv[1], "--quick");
+    if (quick) g_runs = 3;
+    const struct {
+        uint32_t side;
+        uint64_t budget;
+    } sizes[] = {{512, 60000}, {1024, 175000}};
+    printf("| %-25s | %-9s | %-28s | %9s | %10s | %9s | notes\n", "image", "size", "method",
+           "triangles", "max err mm", "ms (med)");
+    printf("|%.27s|%.11s|%.30s|%.11s|%.12s|%.11s|------\n", "-----------------------------",
+           "-----------------------------", "------------------------------",
+           "-----------------------------", "-----------------------------",
+           "-----------------------------");
+    totals tot = {0};
+    for (size_t s = 0; s < (quick ? 1u : 2u); s++) {
+        for (int kind = 0; kind < 4; kind++) {
+            field f = {0};
+            int err = kind == 0   ? relief_field(&f, "astronaut.png", sizes[s].side)
+                      : kind == 1 ? relief_field(&f, "coffee.png", sizes[s].side)
+                      : kind == 2 ? disc_field(&f, sizes[s].side)
+                                  : alpha_field(&f, "opencv-logo.png", sizes[s].side);
+            if (err) {
+                fprintf(stderr, "case %d: error %d\n", kind, err);
+                return 1;
+            }
+            run_case(&f, sizes[s].budget, &tot);
+            field_free(&f);
+            fflush(stdout);
+        }
+    }
+    double tri = exp(tot.log_tri_ratio / tot.n), ms = exp(tot.log_ms_ratio / tot.n);
+    double er = exp(tot.log_err_ratio / tot.n);
+    printf("\nGeometric means over %d cases (%d timed runs each, median):\n", tot.n, g_runs);
+    printf("  equal max error: meshopt needs %.2fx the triangles of RTIN -> %s wins on triangles\n",
+           tri, tri > 1 ? "RTIN" : "meshopt");
+    printf("  equal triangles: meshopt max error is %.2fx RTIN's\n", er);
+    printf("  speed: meshopt takes %.1fx RTIN's time -> %s wins on speed\n", ms,
+           ms > 1 ? "RTIN" : "meshopt");
+    printf("  outline: %zu full-resolution boundary edges lost by meshopt (LockBorder)\n",
+           tot.lost);
+    return 0;
+}

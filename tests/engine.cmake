@@ -1,0 +1,13 @@
+# The engine end to end through the CLI, checked by third-party oracles.
+set(ORFEAS_MATRIX_IMAGES apple.jpg astronaut.png camera.png chelsea.png coffee.png horse.png
+    opencv-logo.png orange.jpg plant.jpg plant_matte.png rocket.jpg)
+foreach(image ${ORFEAS_MATRIX_IMAGES})
+  set(several 0)
+  if(image STREQUAL "opencv-logo.png")
+    set(several 1) # three rings and letters: several objects
+  endif()
+  add_test(NAME mesh_matrix_${image}
+           COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_mesh_matrix.sh $<TARGET_FILE:orfeas>
+                   ${ORFEAS_TESTDATA}/images/${image} ${several})
+  set_tests_properties(mesh_matrix_${image} PROPERTIES LABELS oracle TIMEOUT 900)
+endforeach()
