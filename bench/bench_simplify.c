@@ -42,10 +42,11 @@ typedef struct tris {
 } tris;
 
 typedef struct quality {
-    double max_err;     /* true max |z - front| over inside grid points, mm */
-    uint64_t uncovered; /* inside grid points no triangle covers */
-    uint64_t flipped;   /* triangles reversed or degenerate in the plane */
-    int area_exact;     /* sum of |areas| == domain area: no overlap, no gap */
+    double max_err;      /* true max |z - front| over inside grid points, mm */
+    uint64_t uncovered;  /* inside grid points no triangle covers */
+    uint64_t flipped;    /* triangles against the majority orientation in the plane */
+    uint64_t degenerate; /* zero area in the plane */
+    int area_exact;      /* sum of |areas| == domain area: no overlap, no gap */
 } quality;
 
 static void *xmalloc(size_t n)
@@ -143,9 +144,11 @@ static int relief_field(field *f, const char *file, uint32_t side)
     memcpy(low, f->front, n * sizeof *low);
     err = orfeas_blur(f->front, f->w, f->h, side / 1024.0f);
     if (!err) err = orfeas_blur(low, f->w, f->h, side / 40.0f);
-    for (size_t i = 0; !err && i < n; i++) f->front[i] = low[i] + 0.8f * (f->front[i] - low[i]);
+    for (size_t i = 0; !err && i < n; i++)
+        f->front[i] = low[i] + 0.8f * (f->front[i] - low[i]);
     if (!err) err = orfeas_normalize(f->front, n, 0.01f, 0.99f);
-    for (size_t i = 0; i < n; i++) f->front[i] = 2.0f + 18.0f * f->front[i];
+    for (size_t i = 0; i < n; i++)
+        f->front[i] = 2.0f + 18.0f * f->front[i];
     free(low), free(rgba);
     size_t cells = (size_t)(f->w - 1) * (f->h - 1);
     f->cells = xmalloc(cells);
@@ -175,7 +178,8 @@ static int inflate_heights(field *f)
         f->front[i] = f->front[i] > 0 ? sqrtf(f->front[i]) : 0;
         if (f->front[i] > peak) peak = f->front[i];
     }
-    for (size_t i = 0; i < n; i++) f->front[i] *= peak > 0 ? 10.0f / peak : 0;
+    for (size_t i = 0; i < n; i++)
+        f->front[i] *= peak > 0 ? 10.0f / peak : 0;
     field_finish(f);
     return 0;
 }
@@ -232,6 +236,7 @@ static quality measure(const field *f, const tris *t)
     uint8_t *covered = calloc((size_t)f->w * f->h, 1);
     if (!covered) exit(1);
     int64_t area2 = 0;
+    uint64_t pos = 0, neg = 0;
     for (size_t k = 0; k < t->count; k++) {
         int64_t x[3], y[3];
         float z[3];
@@ -240,8 +245,11 @@ static quality measure(const field *f, const tris *t)
             x[i] = g % f->w, y[i] = g / f->w, z[i] = f->front[g];
         }
         int64_t a = orient(x[0], y[0], x[1], y[1], x[2], y[2]);
-        if (a <= 0) q.flipped++; /* input orientation is positive */
-        if (a == 0) continue;
+        pos += a > 0, neg += a < 0;
+        if (a == 0) {
+            q.degenerate++;
+            continue;
+        }
         area2 += a < 0 ? -a : a;
         int64_t ymin = y[0], ymax = y[0];
         for (int i = 1; i < 3; i++) {
@@ -282,6 +290,7 @@ static quality measure(const field *f, const tris *t)
     for (uint32_t y = 0; y < f->h; y++)
         for (uint32_t x = 0; x < f->w; x++)
             if (!covered[(size_t)y * f->w + x] && vertex_inside(f, x, y)) q.uncovered++;
+    q.flipped = pos < neg ? pos : neg;
     q.area_exact = area2 == 2 * (int64_t)f->inside_cells;
     free(covered);
     return q;
@@ -306,7 +315,8 @@ static uint64_t *boundary_edges(const tris *t, size_t *count)
     qsort(e, n, sizeof *e, cmp_u64);
     for (size_t i = 0; i < n;) {
         size_t j = i;
-        while (j < n && e[j] == e[i]) j++;
+        while (j < n && e[j] == e[i])
+            j++;
         if (j - i == 1) e[m++] = e[i];
         i = j;
     }
@@ -371,7 +381,8 @@ static void mo_run(const field *f, size_t target_tris, float target_err_mm, tris
     size_t grid = (size_t)f->w * f->h, nv = 0;
     uint32_t *remap = xmalloc(grid * sizeof *remap);
     memset(remap, 0xff, grid * sizeof *remap);
-    for (size_t i = 0; i < full.count * 3; i++) remap[full.idx[i]] = 0;
+    for (size_t i = 0; i < full.count * 3; i++)
+        remap[full.idx[i]] = 0;
     uint32_t *grid_of = xmalloc(grid * sizeof *grid_of);
     float *pos = xmalloc(grid * 3 * sizeof *pos);
     for (size_t g = 0; g < grid; g++) {
@@ -383,14 +394,16 @@ static void mo_run(const field *f, size_t target_tris, float target_err_mm, tris
         pos[3 * nv + 2] = f->front[g];
         nv++;
     }
-    for (size_t i = 0; i < full.count * 3; i++) full.idx[i] = remap[full.idx[i]];
+    for (size_t i = 0; i < full.count * 3; i++)
+        full.idx[i] = remap[full.idx[i]];
     mo->scale = meshopt_simplifyScale(pos, nv, 3 * sizeof *pos);
     float target = target_err_mm < 0 ? FLT_MAX : target_err_mm / mo->scale, err = 0;
     out->idx = xmalloc(full.count * 3 * sizeof *out->idx);
     out->count = meshopt_simplify(out->idx, full.idx, full.count * 3, pos, nv, 3 * sizeof *pos,
                                   target_tris * 3, target, meshopt_SimplifyLockBorder, &err) /
                  3;
-    for (size_t i = 0; i < out->count * 3; i++) out->idx[i] = grid_of[out->idx[i]];
+    for (size_t i = 0; i < out->count * 3; i++)
+        out->idx[i] = grid_of[out->idx[i]];
     mo->result_err = err * mo->scale;
     free(full.idx), free(remap), free(grid_of), free(pos);
 }
@@ -407,8 +420,8 @@ typedef struct row {
 } row;
 
 typedef struct totals {
-    double log_tri_ratio, log_ms_ratio, log_err_ratio;
-    int n;
+    double log_tri_ratio, log_ms_ratio, log_ms2_ratio, log_err_ratio;
+    int n, folded;
     size_t lost;
 } totals;
 
@@ -420,123 +433,129 @@ static void print_row(const field *f, const row *r)
     else
         snprintf(ms, sizeof ms, "-");
     int len = 0;
-    if (r->q.uncovered || !r->q.area_exact || r->q.flipped)
-        len += snprintf(notes + len, sizeof notes - len, "uncovered %llu flipped %llu area %s ",
-                        (unsigned long long)r->q.uncovered, (unsigned long long)r->q.flipped,
-                        r->q.area_exact ? "ok" : "WRONG");
+    if (r->q.uncovered || !r->q.area_exact || r->q.flipped || r->q.degenerate)
+        len += snprintf(notes + len, sizeof notes - len,
+                        "FOLDED: %llu flipped, %llu degenerate, %llu uncovered; ",
+                        (unsigned long long)r->q.flipped, (unsigned long long)r->q.degenerate,
+                        (unsigned long long)r->q.uncovered);
     if (r->outline)
         snprintf(notes + len, sizeof notes - len, "outline lost %zu new %zu", r->lost, r->extra);
     printf("| %-25s | %4ux%-4u | %-28s | %9zu | %10.4f | %9s | %s\n", f->name, f->w, f->h,
            r->method, r->triangles, r->q.max_err, ms, notes);
 }
 
-static void run_case(field *f, uint64_t budget, totals *tot)
+/* What one configuration does, for the timing loop. */
+typedef struct job {
+    const field *f;
+    int meshopt;
+    uint64_t count; /* budget (RTIN) or target triangles (meshopt) */
+    float err_mm;   /* threshold (RTIN) or target error (meshopt); < 0: by count */
+    mo_out mo;
+} job;
+
+static void job_run(job *j, tris *t)
 {
-    tris full, t = {0};
+    if (j->meshopt)
+        mo_run(j->f, (size_t)j->count, j->err_mm, t, &j->mo);
+    else
+        rtin_run(j->f, j->count, j->err_mm, t);
+}
+
+/* Median wall time of g_runs runs; keeps the last result. runs 0: once,
+ * untimed. */
+static row timed(const char *method, job *j, int runs, const uint64_t *fb, size_t nfull)
+{
+    double times[16];
+    tris t = {0};
+    int n = runs ? runs : 1;
+    for (int i = 0; i < n; i++) {
+        free(t.idx);
+        double t0 = now_ms();
+        job_run(j, &t);
+        times[i] = now_ms() - t0;
+    }
+    row r = {method, t.count, measure(j->f, &t), runs ? median(times, runs) : -1, 0, 0, 0};
+    if (j->meshopt) {
+        outline_check(fb, nfull, &t, &r.lost, &r.extra);
+        r.outline = 1;
+    }
+    free(t.idx);
+    return r;
+}
+
+static void run_case(const field *f, uint64_t budget, totals *tot)
+{
+    tris full;
     full_surface(f, &full);
     size_t nfull;
     uint64_t *fb = boundary_edges(&full, &nfull);
-    double times[16];
 
     /* (a) RTIN at the budget. */
-    float thr = 0;
-    for (int i = 0; i < g_runs; i++) {
-        free(t.idx);
-        double t0 = now_ms();
-        thr = rtin_run(f, budget, -1, &t);
-        times[i] = now_ms() - t0;
-    }
-    row rt = {"rtin @budget", t.count, measure(f, &t), median(times, g_runs), 0, 0, 0};
+    job rj = {f, 0, budget, -1, {0, 0}};
+    row rt = timed("rtin @budget", &rj, g_runs, fb, nfull);
     print_row(f, &rt);
-    free(t.idx), t.idx = NULL;
+    double target = rt.q.max_err;
 
     /* (b1) meshopt at RTIN's triangle count. */
-    mo_out mo = {0};
-    for (int i = 0; i < g_runs; i++) {
-        free(t.idx);
-        double t0 = now_ms();
-        mo_run(f, rt.triangles, -1, &t, &mo);
-        times[i] = now_ms() - t0;
-    }
-    row m1 = {"meshopt @rtin tris", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
-    outline_check(fb, nfull, &t, &m1.lost, &m1.extra);
+    job mj = {f, 1, rt.triangles, -1, {0, 0}};
+    row m1 = timed("meshopt @rtin tris", &mj, g_runs, fb, nfull);
     print_row(f, &m1);
-    free(t.idx), t.idx = NULL;
 
-    /* (b2) meshopt given RTIN's true max error as target_error. */
-    for (int i = 0; i < g_runs; i++) {
-        free(t.idx);
-        double t0 = now_ms();
-        mo_run(f, 0, (float)rt.q.max_err, &t, &mo);
-        times[i] = now_ms() - t0;
-    }
-    row m2 = {"meshopt target_error=rtin", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
-    outline_check(fb, nfull, &t, &m2.lost, &m2.extra);
+    /* (b2) meshopt given RTIN's true max error as target_error (relative to
+     * meshopt_simplifyScale, converted inside mo_run). */
+    mj.count = 0, mj.err_mm = (float)target;
+    row m2 = timed("meshopt target_error=rtin", &mj, g_runs, fb, nfull);
     print_row(f, &m2);
-    printf("|   meshopt scale %.1f mm: target_error %.3g, its own result_error %.4f mm\n",
-           mo.scale, rt.q.max_err / mo.scale, mo.result_err);
-    free(t.idx), t.idx = NULL;
+    printf("|   (target_error %.3g of scale %.1f mm; meshopt's own result_error %.4f mm)\n",
+           target / mj.mo.scale, mj.mo.scale, mj.mo.result_err);
 
     /* (b3) meshopt's smallest count whose TRUE max error is within RTIN's:
-     * log-space bisection on the count (untimed, one run each). */
-    size_t lo = rt.triangles, hi = rt.triangles;
-    quality q;
-    if (m1.q.max_err <= rt.q.max_err) {
-        lo = rt.triangles / 2, hi = rt.triangles;
-        for (;;) {
-            mo_run(f, lo, -1, &t, &mo);
-            q = measure(f, &t);
-            free(t.idx), t.idx = NULL;
-            if (q.max_err > rt.q.max_err) break;
-            hi = lo, lo /= 2;
+     * log-space bisection on the target count, bracketed by b1 and b2. */
+    size_t lo = 0, hi = full.count;
+    const row *known[2] = {&m1, &m2};
+    for (int k = 0; k < 2; k++) {
+        if (known[k]->q.max_err <= target && known[k]->triangles < hi) hi = known[k]->triangles;
+        if (known[k]->q.max_err > target && known[k]->triangles > lo) lo = known[k]->triangles;
+    }
+    row best = {0};
+    int probes = 0;
+    mj.err_mm = -1;
+    while (lo < hi && (lo == 0 || (double)hi / lo > 1.08)) {
+        mj.count = lo ? (size_t)sqrt((double)lo * hi) : hi / 2;
+        row p = timed("", &mj, 0, fb, nfull);
+        probes++;
+        if (p.q.max_err <= target) {
+            hi = p.triangles < hi ? p.triangles : (size_t)mj.count;
+            best = p;
+        } else {
+            lo = (size_t)mj.count;
         }
-    } else {
-        for (;;) {
-            hi = hi * 2 > full.count ? full.count : hi * 2;
-            mo_run(f, hi, -1, &t, &mo);
-            q = measure(f, &t);
-            free(t.idx), t.idx = NULL;
-            if (q.max_err <= rt.q.max_err || hi == full.count) break;
-            lo = hi;
-        }
     }
-    while ((double)hi / lo > 1.03) {
-        size_t mid = (size_t)sqrt((double)lo * hi);
-        mo_run(f, mid, -1, &t, &mo);
-        q = measure(f, &t);
-        free(t.idx), t.idx = NULL;
-        if (q.max_err <= rt.q.max_err)
-            hi = mid;
-        else
-            lo = mid;
+    if (!best.method) { /* the bracket came from b1/b2 or the full mesh */
+        mj.count = hi;
+        best = timed("", &mj, 0, fb, nfull);
+        probes++;
     }
-    for (int i = 0; i < g_runs; i++) {
-        free(t.idx);
-        double t0 = now_ms();
-        mo_run(f, hi, -1, &t, &mo);
-        times[i] = now_ms() - t0;
-    }
-    row m3 = {"meshopt @rtin err (search)", t.count, measure(f, &t), median(times, g_runs), 0, 0, 1};
-    outline_check(fb, nfull, &t, &m3.lost, &m3.extra);
-    print_row(f, &m3);
-    free(t.idx), t.idx = NULL;
+    char label[64];
+    if (best.triangles >= full.count)
+        snprintf(label, sizeof label, "meshopt @rtin err: none<full");
+    else
+        snprintf(label, sizeof label, "meshopt @rtin err (%d probes)", probes);
+    best.method = label;
+    print_row(f, &best);
 
-    /* (a2) RTIN at meshopt's true error from (b1): equal error the other way. */
-    for (int i = 0; i < g_runs; i++) {
-        free(t.idx);
-        double t0 = now_ms();
-        rtin_run(f, 0, (float)m1.q.max_err, &t);
-        times[i] = now_ms() - t0;
-    }
-    row r2 = {"rtin @meshopt err", t.count, measure(f, &t), median(times, g_runs), 0, 0, 0};
+    /* (a2) RTIN at meshopt's true error from b1: equal error the other way. */
+    rj.err_mm = (float)m1.q.max_err;
+    row r2 = timed("rtin @meshopt-tris err", &rj, g_runs, fb, nfull);
     print_row(f, &r2);
-    free(t.idx), t.idx = NULL;
-    (void)thr;
 
-    tot->log_tri_ratio += log((double)m3.triangles / rt.triangles);
+    tot->log_tri_ratio += log((double)best.triangles / rt.triangles);
     tot->log_err_ratio += log(m1.q.max_err / rt.q.max_err);
     tot->log_ms_ratio += log(m1.ms / rt.ms);
-    tot->lost += m1.lost + m2.lost + m3.lost;
+    tot->log_ms2_ratio += log(m2.ms / rt.ms);
+    tot->lost += m1.lost + m2.lost + best.lost;
+    tot->folded += (m1.q.flipped || m1.q.degenerate || !m1.q.area_exact) +
+                   (m2.q.flipped || m2.q.degenerate || !m2.q.area_exact);
     tot->n++;
     free(fb), free(full.idx);
 }
@@ -578,8 +597,11 @@ int main(int argc, char **argv)
     printf("  equal max error: meshopt needs %.2fx the triangles of RTIN -> %s wins on triangles\n",
            tri, tri > 1 ? "RTIN" : "meshopt");
     printf("  equal triangles: meshopt max error is %.2fx RTIN's\n", er);
-    printf("  speed: meshopt takes %.1fx RTIN's time -> %s wins on speed\n", ms,
-           ms > 1 ? "RTIN" : "meshopt");
+    printf("  speed: meshopt takes %.1fx RTIN's time at equal triangles, %.1fx at "
+           "target_error -> %s wins on speed\n",
+           ms, exp(tot.log_ms2_ratio / tot.n), ms > 1 ? "RTIN" : "meshopt");
+    printf("  folds: %d of %d meshopt results overlap in the plane (RTIN: never, area exact)\n",
+           tot.folded, 2 * tot.n);
     printf("  outline: %zu full-resolution boundary edges lost by meshopt (LockBorder)\n",
            tot.lost);
     return 0;

@@ -11,3 +11,6 @@ foreach(image ${ORFEAS_MATRIX_IMAGES})
                    ${ORFEAS_TESTDATA}/images/${image} ${several})
   set_tests_properties(mesh_matrix_${image} PROPERTIES LABELS oracle TIMEOUT 900)
 endforeach()
+
+add_test(NAME cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli.sh $<TARGET_FILE:orfeas> ${ORFEAS_TESTDATA})
+set_tests_properties(cli PROPERTIES LABELS oracle TIMEOUT 300)

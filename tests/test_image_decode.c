@@ -457,6 +457,63 @@ static void test_jpeg_variants(void)
     }
 }
 
+/* A valid progressive grey JPEG with one spectral-selection scan per AC
+ * coefficient and `refine` successive-approximation refinements of each:
+ * 1 + 63 * (1 + refine) scans. */
+static int many_scan_jpeg(fx_buf *out, int refine)
+{
+    static jpeg_scan_info scans[1 + 63 * 11];
+    int n = 0;
+    scans[n++] = (jpeg_scan_info){1, {0}, 0, 0, 0, 0};
+    for (int k = 1; k <= 63; k++) {
+        scans[n++] = (jpeg_scan_info){1, {0}, k, k, 0, refine};
+        for (int al = refine; al > 0; al--)
+            scans[n++] = (jpeg_scan_info){1, {0}, k, k, al, al - 1};
+    }
+    uint8_t grey[16 * 16];
+    for (int i = 0; i < 256; i++)
+        grey[i] = (uint8_t)(i * 37);
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr err;
+    unsigned char *buf = NULL;
+    unsigned long len = 0;
+    c.err = jpeg_std_error(&err);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &buf, &len);
+    c.image_width = 16;
+    c.image_height = 16;
+    c.input_components = 1;
+    c.in_color_space = JCS_GRAYSCALE;
+    jpeg_set_defaults(&c);
+    c.scan_info = scans;
+    c.num_scans = n;
+    jpeg_start_compress(&c, TRUE);
+    while (c.next_scanline < 16) {
+        JSAMPROW row = grey + c.next_scanline * 16;
+        jpeg_write_scanlines(&c, &row, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    out->data = buf;
+    out->size = len;
+    return n;
+}
+
+static void test_jpeg_scan_limit(void)
+{
+    fx_buf b;
+    orfeas_image img;
+    int n = many_scan_jpeg(&b, 0); /* 64 scans: fine */
+    CHECK(n == 64);
+    CHECK(decode(&b, ORFEAS_PIXELS_RGBA8, &img) == 0 && img.width == 16);
+    orfeas_image_free(&img);
+    free(b.data);
+    n = many_scan_jpeg(&b, 10); /* 694 valid scans: refused as a CPU bomb */
+    CHECK(n == 694);
+    CHECK(decode(&b, ORFEAS_PIXELS_RGBA8, &img) == ORFEAS_EBADIMAGE && img.pixels == NULL);
+    free(b.data);
+}
+
 /* Stored image: four quadrant colours. Where each corner must land after
  * orientation o, from the EXIF 2.3 figures ("F" rotated/mirrored). */
 enum { TL, TR, BL, BR };
@@ -857,6 +914,7 @@ int main(void)
     test_sniff();
     test_png_variants();
     test_jpeg_variants();
+    test_jpeg_scan_limit();
     test_exif_orientation();
     test_webp_variants();
     test_custom_limit();

@@ -64,6 +64,7 @@ typedef struct orfeas_generate_stats {
     uint64_t full_triangles;       /* before simplification */
     double max_height_error_mm;    /* bound of the simplification */
     orfeas_mesh_report report;
+    char error_detail[160]; /* on failure, what exactly went wrong (may be empty) */
 } orfeas_generate_stats;
 
 /* Runs the pipeline. On success *mesh holds the result (free with

@@ -9,5 +9,6 @@
 #include "orfeas/export.h"
 #include "orfeas/params.h"
 #include "orfeas/engine.h"
+#include "orfeas/thumbnail.h"
 
 #endif

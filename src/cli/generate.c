@@ -12,7 +12,7 @@
 #define MAX_INPUT_BYTES (256u << 20)
 
 typedef struct generate_args {
-    const char *image, *mask, *depth;
+    const char *image, *mask, *depth, *thumbnail;
     const char *outputs[MAX_OUTPUTS];
     int output_count;
     orfeas_params params;
@@ -29,6 +29,7 @@ static void generate_help(FILE *out)
                  "  -o, --output PATH       output file (repeat for several formats)\n"
                  "  --mask PATH             foreground mask image (white = object)\n"
                  "  --depth PATH            depth image (8/16-bit grey, brighter = nearer)\n"
+                 "  --thumbnail PATH        also render a 256x256 PNG preview of the model\n"
                  "  --max-pixels N          refuse images with more pixels (default 50000000)\n"
                  "  --log-level LEVEL       debug, info, warn, error, off (default warn)\n"
                  "  -q, --quiet             no progress bar and no summary\n"
@@ -110,6 +111,8 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->mask = value;
         } else if (strcmp(flag, "--depth") == 0) {
             a->depth = value;
+        } else if (strcmp(flag, "--thumbnail") == 0) {
+            a->thumbnail = value;
         } else if (strcmp(flag, "--max-pixels") == 0) {
             char *end;
             unsigned long long v = strtoull(value, &end, 10);
@@ -210,8 +213,8 @@ int cli_generate(int argc, char **argv)
     err = orfeas_generate(&input, &a.params, &opts, &mesh, &stats);
     free(image), free(mask), free(depth);
     if (err) {
-        fprintf(stderr, "orfeas generate: %s: %s (%s)\n", a.image, orfeas_strerror(err),
-                orfeas_error_code(err));
+        fprintf(stderr, "orfeas generate: %s: %s (%s)%s%s\n", a.image, orfeas_strerror(err),
+                orfeas_error_code(err), stats.error_detail[0] ? ": " : "", stats.error_detail);
         return orfeas_error_exit_status(err);
     }
     for (int i = 0; i < a.output_count && !err; i++) {
@@ -226,6 +229,15 @@ int cli_generate(int argc, char **argv)
         else if (!a.quiet)
             printf("wrote %s (%zu bytes)\n", a.outputs[i], buf.size);
         orfeas_buffer_free(&buf);
+    }
+    if (!err && a.thumbnail) {
+        orfeas_buffer png = {0};
+        err = orfeas_render_thumbnail(&mesh, NULL, &png);
+        if (!err) err = orfeas_write_file_atomic(a.thumbnail, png.data, png.size);
+        if (err)
+            fprintf(stderr, "orfeas generate: thumbnail '%s': %s\n", a.thumbnail,
+                    orfeas_strerror(err));
+        orfeas_buffer_free(&png);
     }
     if (!err && !a.quiet) print_summary(&a, &mesh, &stats);
     orfeas_mesh_free(&mesh);

@@ -12,6 +12,7 @@
 #include "shape/segment.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,8 +21,10 @@
 #define MIN_OBJECT_FRACTION 0.01
 /* Segmentation confidence needed for auto mode to inflate. */
 #define AUTO_INFLATE_CONFIDENCE 0.5
+/* Share of clearly transparent pixels that makes alpha the foreground. */
+#define REAL_ALPHA_FRACTION 0.005
 /* Separate parts smaller than this share of the largest are dropped. */
-#define SEPARATE_PART_SHARE 0.1
+#define SEPARATE_PART_SHARE 0.02
 /* The segmentation never needs more than this many pixels on the long side. */
 #define SEGMENT_INPUT_SIDE 512u
 
@@ -184,6 +187,20 @@ static int mask_from_segmentation(job *j, double *confidence)
     return err;
 }
 
+/* Real transparency: a visible share of clearly transparent pixels, not a
+ * few stray ones (horse.png has 12 of 131200 below 255). */
+static int alpha_is_real(const orfeas_image *img)
+{
+    uint64_t clear = 0, total = (uint64_t)img->width * img->height;
+    if (!img->has_transparency) return 0;
+    for (uint32_t y = 0; y < img->height; y++) {
+        const uint8_t *row = img->pixels + (size_t)y * img->stride;
+        for (uint32_t x = 0; x < img->width; x++)
+            clear += row[4 * x + 3] < 128;
+    }
+    return (double)clear >= REAL_ALPHA_FRACTION * (double)total && clear < total;
+}
+
 static int stage_foreground(job *j)
 {
     orfeas_mode mode = j->params.mode;
@@ -194,7 +211,7 @@ static int stage_foreground(job *j)
 
     int err;
     double confidence = 1.0;
-    if (j->source.has_transparency) {
+    if (alpha_is_real(&j->source)) {
         j->stats->foreground_source = "alpha";
         err = mask_from_alpha(j);
     } else if (j->input->mask && j->input->mask_size) {
@@ -231,8 +248,16 @@ static int stage_depth(job *j)
     size_t n = (size_t)j->w * j->h;
     orfeas_depth_source src = j->params.depth_source;
     int have_upload = j->input->depth && j->input->depth_size;
-    if (src == ORFEAS_DEPTH_UPLOAD && !have_upload) return ORFEAS_EINVAL;
-    if (src == ORFEAS_DEPTH_MODEL) return ORFEAS_EINVAL; /* the model lands with its own issue */
+    if (src == ORFEAS_DEPTH_UPLOAD && !have_upload) {
+        snprintf(j->stats->error_detail, sizeof j->stats->error_detail,
+                 "depth_source: 'upload' needs a depth image");
+        return ORFEAS_EINVAL;
+    }
+    if (src == ORFEAS_DEPTH_MODEL) {
+        snprintf(j->stats->error_detail, sizeof j->stats->error_detail,
+                 "depth_source: 'model' needs a depth model, and none is loaded");
+        return ORFEAS_EINVAL;
+    }
     if (have_upload && src != ORFEAS_DEPTH_LUMINANCE && j->params.mode != ORFEAS_MODE_LITHOPHANE) {
         orfeas_image d = {0};
         int err = orfeas_image_decode(j->input->depth, j->input->depth_size, limits_of(j),
@@ -429,7 +454,13 @@ static int stage_heights(job *j)
     }
 }
 
-static int stage_mesh(job *j, orfeas_mesh *mesh)
+static uint64_t triangle_budget(const job *j)
+{
+    return j->params.target_triangles ? j->params.target_triangles
+                                      : orfeas_quality_triangle_budget(j->params.quality);
+}
+
+static int mesh_once(job *j, orfeas_mesh *mesh)
 {
     uint32_t cw = j->w - 1, ch = j->h - 1;
     uint32_t minx = cw, maxx = 0, miny = ch, maxy = 0;
@@ -455,15 +486,58 @@ static int stage_mesh(job *j, orfeas_mesh *mesh)
         .pixel_mm = pixel_mm,
         .smooth_boundary = j->params.mode == ORFEAS_MODE_INFLATE,
     };
-    uint64_t budget = j->params.target_triangles
-                          ? j->params.target_triangles
-                          : orfeas_quality_triangle_budget(j->params.quality);
     orfeas_heightfield_stats hs;
-    int err = orfeas_heightfield_mesh(&hf, budget, mesh, &hs);
+    int err = orfeas_heightfield_mesh(&hf, triangle_budget(j), mesh, &hs);
     if (err) return err;
     j->stats->full_triangles = hs.full_triangles;
     j->stats->max_height_error_mm = hs.max_error_mm;
     return 0;
+}
+
+/* Resamples the working planes to a coarser grid and drops what was built
+ * on the old one. */
+static int regrid(job *j, double factor)
+{
+    uint32_t nw = (uint32_t)lround(j->w * factor), nh = (uint32_t)lround(j->h * factor);
+    nw = nw < 2 ? 2 : nw, nh = nh < 2 ? 2 : nh;
+    size_t n = (size_t)nw * nh;
+    uint8_t *rgba = malloc(n * 4);
+    float *mask = j->soft_mask ? malloc(n * sizeof *mask) : NULL;
+    float *depth = malloc(n * sizeof *depth);
+    int err = rgba && depth && (mask || !j->soft_mask) ? 0 : ORFEAS_ENOMEM;
+    if (!err)
+        err = orfeas_resize_rgba8(j->source.pixels, j->source.width, j->source.height,
+                                  j->source.stride, rgba, nw, nh);
+    if (!err && mask) err = orfeas_resize_f32(j->soft_mask, j->w, j->h, mask, nw, nh);
+    if (!err) err = orfeas_resize_f32(j->depth, j->w, j->h, depth, nw, nh);
+    if (err) {
+        free(rgba), free(mask), free(depth);
+        return err;
+    }
+    free(j->rgba), free(j->soft_mask), free(j->depth), free(j->cells), free(j->front),
+        free(j->back);
+    j->cells = NULL, j->front = j->back = NULL;
+    j->rgba = rgba, j->soft_mask = mask, j->depth = depth, j->w = nw, j->h = nh;
+    j->stats->work_width = nw, j->stats->work_height = nh;
+    return 0;
+}
+
+/* The outline stays at grid resolution, so a small budget on a fine grid
+ * cannot be met by refinement alone: then the grid gets coarser until the
+ * mesh fits. */
+static int stage_mesh(job *j, orfeas_mesh *mesh)
+{
+    int err = mesh_once(j, mesh);
+    for (int attempt = 0; !err && attempt < 8 && mesh->triangle_count > triangle_budget(j);
+         attempt++) {
+        if (j->w < 8 || j->h < 8) break;
+        double factor = 0.9 * (double)triangle_budget(j) / mesh->triangle_count;
+        orfeas_mesh_free(mesh);
+        err = regrid(j, factor < 0.5 ? 0.5 : factor > 0.9 ? 0.9 : factor);
+        if (!err) err = stage_heights(j);
+        if (!err) err = mesh_once(j, mesh);
+    }
+    return err;
 }
 
 int orfeas_generate(const orfeas_input *input, const orfeas_params *params,

@@ -232,7 +232,7 @@ static void resolve_band(const raster *r, const uint8_t bg[4], uint8_t *image, u
 }
 
 /* Rotates into view space, fits the bounding box into the frame and fills
- * pos and fxy. ORFEAS_EINVAL for a non-finite position. */
+ * pos and fxy. ORFEAS_EINVAL for a non-finite (or overflowing) position. */
 static int transform(const orfeas_mesh *mesh, float yaw_deg, float pitch_deg, uint32_t sw,
                      uint32_t sh, vpos *pos, fpt *fxy)
 {
@@ -248,6 +248,8 @@ static int transform(const orfeas_mesh *mesh, float yaw_deg, float pitch_deg, ui
         if (!isfinite(p[0]) || !isfinite(p[1]) || !isfinite(p[2])) return ORFEAS_EINVAL;
         float x1 = p[0] * cy - p[2] * sy, z1 = p[0] * sy + p[2] * cy;
         float y2 = p[1] * cp - z1 * sp, z2 = p[1] * sp + z1 * cp;
+        /* Coordinates near FLT_MAX can overflow in the rotation. */
+        if (!isfinite(x1) || !isfinite(y2) || !isfinite(z2)) return ORFEAS_EINVAL;
         pos[v].x = x1;
         pos[v].y = y2;
         pos[v].z = z2;

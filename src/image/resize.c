@@ -80,18 +80,20 @@ static int taps_make(struct taps *t, uint32_t sn, uint32_t dn)
 typedef void (*load_row_fn)(const void *src, size_t stride, uint32_t y, uint32_t w, float *out);
 typedef void (*store_row_fn)(const float *row, uint32_t w, void *dst, uint32_t y);
 
-/* Horizontal pass of one row; CH is a constant in each caller so the channel
+/* Horizontal pass of one row; ch is a constant in each caller so the channel
  * loops unroll. */
 static inline void filter_row_ch(const float *in, const struct taps *hx, uint32_t dw, float *out,
-                                 const int CH)
+                                 const int ch)
 {
     for (uint32_t i = 0; i < dw; i++) {
         const float *w = hx->w + (size_t)i * hx->max_count;
-        const float *p = in + (size_t)hx->start[i] * CH;
+        const float *p = in + (size_t)hx->start[i] * ch;
         float acc[4] = {0, 0, 0, 0};
-        for (uint32_t k = 0; k < hx->count[i]; k++, p += CH)
-            for (int c = 0; c < CH; c++) acc[c] += w[k] * p[c];
-        for (int c = 0; c < CH; c++) out[(size_t)i * CH + c] = acc[c];
+        for (uint32_t k = 0; k < hx->count[i]; k++, p += ch)
+            for (int c = 0; c < ch; c++)
+                acc[c] += w[k] * p[c];
+        for (int c = 0; c < ch; c++)
+            out[(size_t)i * ch + c] = acc[c];
     }
 }
 

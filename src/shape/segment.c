@@ -18,6 +18,8 @@
 #define SEG_RELEASE_TAU 1.5 /* centre share / frame share above which a colour is released */
 #define SEG_GAMMA 50.0      /* smoothness weight (Rother et al.) */
 #define SEG_VAR_FLOOR 4.0   /* added to covariance diagonals (8-bit units^2) */
+#define SEG_QUANT 16.0      /* capacity units per nat */
+#define SEG_COARSE_LONG_SIDE 160 /* the GrabCut rounds run at this long side */
 
 typedef struct seg_ctx {
     uint32_t w, h; /* working size */
@@ -159,7 +161,8 @@ static void edge_weights(seg_ctx *s, double gamma)
                 const float *a = &s->rgb[3 * p];
                 const float *b = &s->rgb[3 * ((size_t)(y + dy[d]) * s->w + (size_t)nx)];
                 double e0 = a[0] - b[0], e1 = a[1] - b[1], e2 = a[2] - b[2];
-                s->edge[d][p] = (float)(g * exp(-beta * (e0 * e0 + e1 * e1 + e2 * e2)));
+                s->edge[d][p] =
+                    (float)nearbyint(SEG_QUANT * g * exp(-beta * (e0 * e0 + e1 * e1 + e2 * e2)));
             }
     }
 }
@@ -194,8 +197,11 @@ static void data_terms(seg_ctx *s)
         double m = f < b ? f : b;
         f -= m;
         b -= m;
-        s->dfg[p] = (float)(f < cap ? f : cap);
-        s->dbg[p] = (float)(b < cap ? b : cap);
+        /* Integer-valued capacities (1/SEG_QUANT units): the max-flow then
+         * works in exact arithmetic, without the long tails of tiny
+         * floating-point residual augmentations. */
+        s->dfg[p] = (float)nearbyint((f < cap ? f : cap) * SEG_QUANT);
+        s->dbg[p] = (float)nearbyint((b < cap ? b : cap) * SEG_QUANT);
     }
 }
 
@@ -310,7 +316,7 @@ static double confidence(const seg_ctx *s, const uint8_t *mask)
     double llr_fg = 0, llr_bg = 0;
     size_t n_fg = 0, n_bg = 0, wrong = 0;
     for (size_t p = 0; p < s->n; p++) {
-        double r = (double)s->dbg[p] - (double)s->dfg[p]; /* > 0: looks like foreground */
+        double r = ((double)s->dbg[p] - (double)s->dfg[p]) / SEG_QUANT; /* > 0: looks like foreground */
         if (r > 10) r = 10;
         if (r < -10) r = -10;
         if (mask[p]) {
@@ -401,6 +407,187 @@ static int upsample(const uint8_t *m, uint32_t w, uint32_t h, uint8_t *out, uint
     return 0;
 }
 
+static void work_size(uint32_t width, uint32_t height, uint32_t long_side, uint32_t *w,
+                      uint32_t *h)
+{
+    uint32_t big = width > height ? width : height;
+    if (big <= long_side) {
+        *w = width;
+        *h = height;
+        return;
+    }
+    double scale = (double)long_side / big;
+    *w = (uint32_t)lround(width * scale);
+    *h = (uint32_t)lround(height * scale);
+    if (*w < 1) *w = 1;
+    if (*h < 1) *h = 1;
+}
+
+static void ctx_free(seg_ctx *s)
+{
+    free(s->rgb);
+    for (int d = 0; d < 4; d++)
+        free(s->edge[d]);
+    free(s->hard);
+    free(s->label);
+    free(s->comp);
+    free(s->dfg);
+    free(s->dbg);
+    free(s->old_dfg);
+    free(s->old_dbg);
+}
+
+static int ctx_alloc(seg_ctx *s, uint32_t w, uint32_t h)
+{
+    memset(s, 0, sizeof *s);
+    s->w = w;
+    s->h = h;
+    s->n = (size_t)w * h;
+    s->rgb = malloc(s->n * 3 * sizeof *s->rgb);
+    for (int d = 0; d < 4; d++)
+        s->edge[d] = malloc(s->n * sizeof *s->edge[d]);
+    s->hard = malloc(s->n);
+    s->label = malloc(s->n);
+    s->comp = malloc(s->n);
+    s->dfg = malloc(s->n * sizeof *s->dfg);
+    s->dbg = malloc(s->n * sizeof *s->dbg);
+    s->old_dfg = malloc(s->n * sizeof *s->old_dfg);
+    s->old_dbg = malloc(s->n * sizeof *s->old_dbg);
+    if (!s->rgb || !s->edge[0] || !s->edge[1] || !s->edge[2] || !s->edge[3] || !s->hard ||
+        !s->label || !s->comp || !s->dfg || !s->dbg || !s->old_dfg || !s->old_dbg) {
+        ctx_free(s);
+        memset(s, 0, sizeof *s);
+        return ORFEAS_ENOMEM;
+    }
+    return 0;
+}
+
+/* The GrabCut rounds on the coarse image: frame seeds, model fitting and
+ * graph cuts until the labels settle. Leaves the cleaned-up mask in mask. */
+static int coarse_segment(seg_ctx *s, int iterations, const atomic_int *cancel, uint8_t *mask)
+{
+    /* Seeds: a frame strip is background for sure; the rest is "probably
+     * foreground" and only starts the foreground model. */
+    uint32_t small = s->w < s->h ? s->w : s->h;
+    uint32_t b = (uint32_t)lround(SEG_FRAME_FRAC * small);
+    if (b < 1) b = 1;
+    for (uint32_t y = 0; y < s->h; y++)
+        for (uint32_t x = 0; x < s->w; x++) {
+            size_t p = (size_t)y * s->w + x;
+            int frame = x < b || y < b || x + b >= s->w || y + b >= s->h;
+            s->hard[p] = (uint8_t)frame;
+            s->label[p] = (uint8_t)!frame;
+        }
+    const double gamma = SEG_GAMMA, var_floor = SEG_VAR_FLOOR;
+    int rc = release_frame(s, SEG_RELEASE_TAU, var_floor);
+    if (rc) return rc;
+    edge_weights(s, gamma);
+    orfeas_maxflow *g = orfeas_maxflow_create((int32_t)s->n, (int64_t)s->n * 4);
+    if (!g) return ORFEAS_ENOMEM;
+    double hard_cap = SEG_QUANT * (9 * gamma + 1);
+    for (int it = 0; it < iterations; it++) {
+        if (cancelled(cancel)) {
+            rc = ORFEAS_ECANCELLED;
+            break;
+        }
+        fit_models(s, it == 0, var_floor);
+        if (it > 0) {
+            float *t = s->old_dfg;
+            s->old_dfg = s->dfg;
+            s->dfg = t;
+            t = s->old_dbg;
+            s->old_dbg = s->dbg;
+            s->dbg = t;
+        }
+        data_terms(s);
+        long changed = cut(s, g, hard_cap, it > 0 ? s->old_dfg : NULL, it > 0 ? s->old_dbg : NULL);
+        if (changed < 0) {
+            rc = ORFEAS_EINTERNAL;
+            break;
+        }
+        ORFEAS_DEBUG("segment: iteration %d, %ld labels changed", it, changed);
+        /* Early stop: a handful of flipped pixels will not move the models. */
+        if ((size_t)changed * 1000 <= s->n) break;
+    }
+    orfeas_maxflow_destroy(g);
+    if (rc) return rc;
+    for (size_t p = 0; p < s->n; p++)
+        mask[p] = s->label[p] ? 255 : 0;
+    if ((rc = orfeas_mask_keep_largest(mask, s->w, s->h))) return rc;
+    return orfeas_mask_fill_holes(mask, s->w, s->h, 0);
+}
+
+/* One graph cut at the finer size, only in a band around the upsampled
+ * coarse outline (pixels further away keep their coarse label through
+ * terminal links that cannot be cut), with the coarse colour models: the
+ * outline gets the finer detail for a fraction of the cost of iterating at
+ * this size. mask: in = upsampled coarse mask, out = refined. */
+static int refine_band(seg_ctx *f, const seg_ctx *c, uint8_t *mask, int radius)
+{
+    size_t n = f->n;
+    uint8_t *in = malloc(n), *out = malloc(n);
+    orfeas_maxflow *g = orfeas_maxflow_create((int32_t)n, (int64_t)n * 4);
+    int rc = 0;
+    if (!in || !out || !g) {
+        rc = ORFEAS_ENOMEM;
+        goto done;
+    }
+    memcpy(in, mask, n);
+    memcpy(out, mask, n);
+    if ((rc = orfeas_mask_erode(in, f->w, f->h, radius))) goto done;
+    if ((rc = orfeas_mask_dilate(out, f->w, f->h, radius))) goto done;
+    f->fg = c->fg;
+    f->bg = c->bg;
+    edge_weights(f, SEG_GAMMA);
+    double hard_cap = SEG_QUANT * (9 * SEG_GAMMA + 1);
+    if (orfeas_maxflow_add_nodes(g, (int32_t)n) != 0) {
+        rc = ORFEAS_EINTERNAL;
+        goto done;
+    }
+    for (size_t p = 0; p < n; p++) {
+        /* hard: 0 = in the band, 1 = fixed background, 2 = fixed object. */
+        f->hard[p] = in[p] ? 2 : out[p] ? 0 : 1;
+        if (f->hard[p]) {
+            orfeas_maxflow_add_tweights(g, (int32_t)p, f->hard[p] == 2 ? hard_cap : 0,
+                                        f->hard[p] == 1 ? hard_cap : 0);
+            continue;
+        }
+        double fl = orfeas_gmm_nll(&f->fg, &f->rgb[3 * p], NULL);
+        double bl = orfeas_gmm_nll(&f->bg, &f->rgb[3 * p], NULL);
+        double m = fl < bl ? fl : bl, cap = 60;
+        fl -= m;
+        bl -= m;
+        orfeas_maxflow_add_tweights(g, (int32_t)p, nearbyint((bl < cap ? bl : cap) * SEG_QUANT),
+                                    nearbyint((fl < cap ? fl : cap) * SEG_QUANT));
+    }
+    static const int dx[4] = {1, 0, 1, -1}, dy[4] = {0, 1, 1, 1};
+    for (uint32_t y = 0; y < f->h; y++)
+        for (uint32_t x = 0; x < f->w; x++) {
+            size_t p = (size_t)y * f->w + x;
+            for (int d = 0; d < 4; d++) {
+                float cw = f->edge[d][p];
+                if (cw <= 0) continue;
+                size_t q = (size_t)(y + dy[d]) * f->w + (size_t)((int64_t)x + dx[d]);
+                /* Links between two fixed pixels cannot be cut. */
+                if (f->hard[p] && f->hard[q]) continue;
+                if (orfeas_maxflow_add_edge(g, (int32_t)p, (int32_t)q, cw, cw)) {
+                    rc = ORFEAS_EINTERNAL;
+                    goto done;
+                }
+            }
+        }
+    orfeas_maxflow_solve(g);
+    for (size_t p = 0; p < n; p++)
+        mask[p] = orfeas_maxflow_is_sink(g, (int32_t)p) ? 0 : 255;
+    if ((rc = orfeas_mask_keep_largest(mask, f->w, f->h))) goto done;
+    rc = orfeas_mask_fill_holes(mask, f->w, f->h, 0);
+done:
+    free(in);
+    free(out);
+    orfeas_maxflow_destroy(g);
+    return rc;
+}
+
 int orfeas_segment_foreground(const uint8_t *rgba, uint32_t width, uint32_t height, size_t stride,
                               const orfeas_segment_options *opts, const atomic_int *cancel,
                               uint8_t *mask_out, double *confidence_out)
@@ -415,109 +602,51 @@ int orfeas_segment_foreground(const uint8_t *rgba, uint32_t width, uint32_t heig
         opts && opts->iterations > 0 ? opts->iterations : ORFEAS_SEGMENT_DEFAULT_ITERATIONS;
     if (long_side < 8) long_side = 8;
     if (long_side > 4096) long_side = 4096;
-    uint32_t big = width > height ? width : height;
-    seg_ctx s;
-    memset(&s, 0, sizeof s);
-    if (big <= long_side) {
-        s.w = width;
-        s.h = height;
-    } else {
-        double scale = (double)long_side / big;
-        s.w = (uint32_t)lround(width * scale);
-        s.h = (uint32_t)lround(height * scale);
-        if (s.w < 1) s.w = 1;
-        if (s.h < 1) s.h = 1;
+    uint32_t coarse_side = long_side < SEG_COARSE_LONG_SIDE ? long_side : SEG_COARSE_LONG_SIDE;
+    seg_ctx c, f;
+    uint32_t cw, ch, fw, fh;
+    work_size(width, height, coarse_side, &cw, &ch);
+    work_size(width, height, long_side, &fw, &fh);
+    int refine = fw > cw;
+    uint8_t *cmask = NULL, *fmask = NULL;
+    int rc = ctx_alloc(&c, cw, ch);
+    if (rc) return rc;
+    if (refine && (rc = ctx_alloc(&f, fw, fh))) {
+        ctx_free(&c);
+        return rc;
     }
-    s.n = (size_t)s.w * s.h;
-
-    int rc = 0;
-    orfeas_maxflow *g = NULL;
-    uint8_t *mask = NULL;
-    s.rgb = malloc(s.n * 3 * sizeof *s.rgb);
-    for (int d = 0; d < 4; d++)
-        s.edge[d] = malloc(s.n * sizeof *s.edge[d]);
-    s.hard = malloc(s.n);
-    s.label = malloc(s.n);
-    s.comp = malloc(s.n);
-    s.dfg = malloc(s.n * sizeof *s.dfg);
-    s.dbg = malloc(s.n * sizeof *s.dbg);
-    s.old_dfg = malloc(s.n * sizeof *s.old_dfg);
-    s.old_dbg = malloc(s.n * sizeof *s.old_dbg);
-    mask = malloc(s.n);
-    g = orfeas_maxflow_create((int32_t)s.n, (int64_t)s.n * 4);
-    if (!s.rgb || !s.edge[0] || !s.edge[1] || !s.edge[2] || !s.edge[3] || !s.hard || !s.label ||
-        !s.comp || !s.dfg || !s.dbg || !s.old_dfg || !s.old_dbg || !mask || !g) {
+    cmask = malloc(c.n);
+    if (refine) fmask = malloc(f.n);
+    if (!cmask || (refine && !fmask)) {
         rc = ORFEAS_ENOMEM;
         goto done;
     }
-    rc = downscale(rgba, width, height, stride, s.w, s.h, s.rgb, cancel);
-    if (rc) goto done;
-
-    /* Seeds: a frame strip is background for sure; the rest is "probably
-     * foreground" and only starts the foreground model. */
-    double frac = SEG_FRAME_FRAC;
-    uint32_t small = s.w < s.h ? s.w : s.h;
-    uint32_t b = (uint32_t)lround(frac * small);
-    if (b < 1) b = 1;
-    for (uint32_t y = 0; y < s.h; y++)
-        for (uint32_t x = 0; x < s.w; x++) {
-            size_t p = (size_t)y * s.w + x;
-            int frame = x < b || y < b || x + b >= s.w || y + b >= s.h;
-            s.hard[p] = (uint8_t)frame;
-            s.label[p] = (uint8_t)!frame;
-        }
-
-    const double gamma = SEG_GAMMA, var_floor = SEG_VAR_FLOOR;
-    if ((rc = release_frame(&s, SEG_RELEASE_TAU, var_floor))) goto done;
-    edge_weights(&s, gamma);
-    double hard_cap = 9 * gamma + 1;
-    for (int it = 0; it < iterations; it++) {
-        if (cancelled(cancel)) {
-            rc = ORFEAS_ECANCELLED;
-            goto done;
-        }
-        fit_models(&s, it == 0, var_floor);
-        if (it > 0) {
-            float *t = s.old_dfg;
-            s.old_dfg = s.dfg;
-            s.dfg = t;
-            t = s.old_dbg;
-            s.old_dbg = s.dbg;
-            s.dbg = t;
-        }
-        data_terms(&s);
-        long changed = cut(&s, g, hard_cap, it > 0 ? s.old_dfg : NULL, it > 0 ? s.old_dbg : NULL);
-        if (changed < 0) {
-            rc = ORFEAS_EINTERNAL;
-            goto done;
-        }
-        ORFEAS_DEBUG("segment: iteration %d, %ld labels changed", it, changed);
-        if (changed == 0) break;
-    }
+    if ((rc = downscale(rgba, width, height, stride, c.w, c.h, c.rgb, cancel))) goto done;
+    if ((rc = coarse_segment(&c, iterations, cancel, cmask))) goto done;
     if (cancelled(cancel)) {
         rc = ORFEAS_ECANCELLED;
         goto done;
     }
-
-    for (size_t p = 0; p < s.n; p++)
-        mask[p] = s.label[p] ? 255 : 0;
-    if ((rc = orfeas_mask_keep_largest(mask, s.w, s.h))) goto done;
-    if ((rc = orfeas_mask_fill_holes(mask, s.w, s.h, 0))) goto done;
-    if (confidence_out) *confidence_out = confidence(&s, mask);
-    rc = upsample(mask, s.w, s.h, mask_out, width, height);
+    if (confidence_out) *confidence_out = confidence(&c, cmask);
+    if (!refine) {
+        rc = upsample(cmask, c.w, c.h, mask_out, width, height);
+        goto done;
+    }
+    if ((rc = downscale(rgba, width, height, stride, f.w, f.h, f.rgb, cancel))) goto done;
+    if ((rc = upsample(cmask, c.w, c.h, fmask, f.w, f.h))) goto done;
+    /* The band covers the coarse pixel the outline may sit in, and a bit. */
+    int radius = (int)ceil(2.0 * f.w / c.w);
+    if ((rc = refine_band(&f, &c, fmask, radius))) goto done;
+    if (cancelled(cancel)) {
+        rc = ORFEAS_ECANCELLED;
+        goto done;
+    }
+    rc = upsample(fmask, f.w, f.h, mask_out, width, height);
 
 done:
-    free(s.rgb);
-    for (int d = 0; d < 4; d++)
-        free(s.edge[d]);
-    free(s.hard);
-    free(s.label);
-    free(s.comp);
-    free(s.dfg);
-    free(s.dbg);
-    free(s.old_dfg);
-    free(s.old_dbg);
-    free(mask);
-    orfeas_maxflow_destroy(g);
+    ctx_free(&c);
+    if (refine) ctx_free(&f);
+    free(cmask);
+    free(fmask);
     return rc;
 }
