@@ -360,7 +360,6 @@ double orfeas_maxflow_solve(orfeas_maxflow *g)
             }
         }
 
-        g->time++;
         if (a == MF_NONE) {
             current = MF_NONE;
             continue;
@@ -369,6 +368,9 @@ double orfeas_maxflow_solve(orfeas_maxflow *g)
         nodes[i].next = i;
         current = i;
         augment(g, a);
+        /* A new time stamp per augmentation only (as in maxflow-v3): the
+         * distances found by growth stay valid for the orphan heuristic. */
+        g->time++;
         while (g->orphan_count > 0) {
             int32_t o = orphan_pop(g);
             process_orphan(g, o, nodes[o].is_sink);
