@@ -14,3 +14,6 @@ endforeach()
 
 add_test(NAME cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_cli.sh $<TARGET_FILE:orfeas> ${ORFEAS_TESTDATA})
 set_tests_properties(cli PROPERTIES LABELS oracle TIMEOUT 300)
+
+orfeas_add_c_test(test_engine_device ${CMAKE_CURRENT_SOURCE_DIR}/test_engine_device.c)
+set_tests_properties(test_engine_device PROPERTIES TIMEOUT 600)

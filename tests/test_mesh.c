@@ -95,7 +95,7 @@ static void test_random_meshes(void)
             front[i] = (float)(rng() % 100) / 50.0f + 0.1f;
             memset(rgba + 4 * i, (int)(i & 0xff), 4);
         }
-        orfeas_heightfield hf = {w, h, cells, front, back, rgba, 0.5, (int)(run % 3 == 0)};
+        orfeas_heightfield hf = {w, h, cells, front, back, rgba, 0.5, (int)(run % 3 == 0), NULL};
         uint64_t budget = run % 4 == 0 ? 1000000 : 50 + rng() % 2000;
         orfeas_mesh mesh;
         orfeas_heightfield_stats hs;
@@ -142,7 +142,7 @@ static void test_rtin_budget(void)
         for (int x = 0; x < W; x++)
             front[y * W + x] = sinf(x * 0.1f) * cosf(y * 0.13f) + 2;
     orfeas_rtin r;
-    REQUIRE(orfeas_rtin_build(&r, W, H, front, back, cells) == 0);
+    REQUIRE(orfeas_rtin_build(&r, NULL, W, H, front, back, cells) == 0);
     uint64_t full = orfeas_rtin_count(&r, 0, UINT64_MAX);
     uint64_t prev = full;
     float prev_t = 0;
@@ -171,7 +171,7 @@ static void test_inflate_disc(void)
     for (int y = 1; y < N - 1; y++)
         for (int x = 1; x < N - 1; x++)
             in[y * N + x] = (x - C) * (x - C) + (y - C) * (y - C) < R * R;
-    REQUIRE(orfeas_inflate_solve(in, N, N, u, NULL) == 0);
+    REQUIRE(orfeas_inflate_solve(NULL, in, N, N, u, NULL) == 0);
     double worst = 0;
     for (int y = 0; y < N; y++)
         for (int x = 0; x < N; x++) {

@@ -16,6 +16,7 @@
 #include "orfeas/image.h"
 #include "orfeas/mesh.h"
 #include "orfeas/params.h"
+#include "orfeas/vram.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -52,6 +53,12 @@ typedef struct orfeas_generate_options {
     orfeas_progress_fn progress;
     void *progress_userdata;
     const atomic_int *cancel; /* optional: non-zero cancels */
+    /* Optional: the device to run on, through its VRAM manager. The job
+     * reserves its memory estimate before it starts (waiting, or dropping
+     * precision, while the card is busy) and retries once one precision
+     * lower after an out-of-memory. NULL: host memory, cpu kernels. */
+    orfeas_vram *vram;
+    int reserve_timeout_ms; /* < 0 or 0: wait as long as it takes */
 } orfeas_generate_options;
 
 typedef struct orfeas_generate_stats {
@@ -64,7 +71,11 @@ typedef struct orfeas_generate_stats {
     uint64_t full_triangles;       /* before simplification */
     double max_height_error_mm;    /* bound of the simplification */
     orfeas_mesh_report report;
-    char error_detail[160]; /* on failure, what exactly went wrong (may be empty) */
+    orfeas_precision precision;     /* the precision the job ran at */
+    uint64_t device_estimate_bytes; /* what it reserved */
+    uint64_t device_peak_bytes;     /* the most it held on the device */
+    int oom_retries;                /* out-of-memory retries (0 or 1) */
+    char error_detail[160];         /* on failure, what exactly went wrong (may be empty) */
 } orfeas_generate_stats;
 
 /* Runs the pipeline. On success *mesh holds the result (free with

@@ -12,7 +12,7 @@
 #define MAX_INPUT_BYTES (256u << 20)
 
 typedef struct generate_args {
-    const char *image, *mask, *depth, *thumbnail;
+    const char *image, *mask, *depth, *thumbnail, *device;
     const char *outputs[MAX_OUTPUTS];
     int output_count;
     orfeas_params params;
@@ -22,19 +22,22 @@ typedef struct generate_args {
 
 static void generate_help(FILE *out)
 {
-    fprintf(out, "usage: orfeas generate IMAGE -o OUT.{stl,obj,ply,glb} [-o OUT2 ...] [options]\n\n"
-                 "Turns a PNG, JPEG or WebP image into a closed, printable, coloured mesh.\n"
-                 "The format of each output follows its extension.\n\n"
-                 "options:\n"
-                 "  -o, --output PATH       output file (repeat for several formats)\n"
-                 "  --mask PATH             foreground mask image (white = object)\n"
-                 "  --depth PATH            depth image (8/16-bit grey, brighter = nearer)\n"
-                 "  --thumbnail PATH        also render a 256x256 PNG preview of the model\n"
-                 "  --max-pixels N          refuse images with more pixels (default 50000000)\n"
-                 "  --log-level LEVEL       debug, info, warn, error, off (default warn)\n"
-                 "  -q, --quiet             no progress bar and no summary\n"
-                 "  -h, --help              this text\n\n"
-                 "parameters:\n");
+    fprintf(
+        out,
+        "usage: orfeas generate IMAGE -o OUT.{stl,obj,ply,glb} [-o OUT2 ...] [options]\n\n"
+        "Turns a PNG, JPEG or WebP image into a closed, printable, coloured mesh.\n"
+        "The format of each output follows its extension.\n\n"
+        "options:\n"
+        "  -o, --output PATH       output file (repeat for several formats)\n"
+        "  --mask PATH             foreground mask image (white = object)\n"
+        "  --depth PATH            depth image (8/16-bit grey, brighter = nearer)\n"
+        "  --thumbnail PATH        also render a 256x256 PNG preview of the model\n"
+        "  --max-pixels N          refuse images with more pixels (default 50000000)\n"
+        "  --device D              auto, cpu, cuda[:N], sim:<size>[,oom-after=N] (default auto)\n"
+        "  --log-level LEVEL       debug, info, warn, error, off (default warn)\n"
+        "  -q, --quiet             no progress bar and no summary\n"
+        "  -h, --help              this text\n\n"
+        "parameters:\n");
     for (const orfeas_param_desc *d = orfeas_params_table(); d->name; d++) {
         if (strcmp(d->name, "format") == 0) continue; /* taken from -o */
         char values[128] = "";
@@ -111,6 +114,8 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->mask = value;
         } else if (strcmp(flag, "--depth") == 0) {
             a->depth = value;
+        } else if (strcmp(flag, "--device") == 0) {
+            a->device = value;
         } else if (strcmp(flag, "--thumbnail") == 0) {
             a->thumbnail = value;
         } else if (strcmp(flag, "--max-pixels") == 0) {
@@ -180,6 +185,9 @@ static void print_summary(const generate_args *a, const orfeas_mesh *mesh,
            st->max_height_error_mm);
     printf("volume %.1f mm^3, bbox %.2f x %.2f x %.2f mm, watertight yes, parts %u\n", r->volume,
            r->max[0] - r->min[0], r->max[1] - r->min[1], r->max[2] - r->min[2], r->components);
+    printf("device peak %.1f MiB of %.1f MiB reserved, precision %s\n",
+           st->device_peak_bytes / 1048576.0, st->device_estimate_bytes / 1048576.0,
+           orfeas_precision_name(st->precision));
     printf("ms:");
     for (int s = 0; s < ORFEAS_STAGE_COUNT_; s++)
         printf(" %s %.1f", orfeas_stage_name((orfeas_stage)s), st->stage_ms[s]);
@@ -205,13 +213,33 @@ int cli_generate(int argc, char **argv)
     if (a.depth && a.params.depth_source == ORFEAS_DEPTH_AUTO)
         a.params.depth_source = ORFEAS_DEPTH_UPLOAD;
 
+    orfeas_device *dev = NULL;
+    orfeas_vram *vram = NULL;
+    char why[256];
+    err = orfeas_device_open(a.device ? a.device : "auto", &dev, why, sizeof why);
+    if (!err) {
+        orfeas_vram_config config;
+        orfeas_vram_config_init(&config);
+        config.monitor_interval_s = -1; /* one job: nothing to watch */
+        err = orfeas_vram_create(dev, &config, &vram);
+    } else {
+        fprintf(stderr, "orfeas generate: --device: %s\n", why);
+    }
+    if (err) {
+        orfeas_device_close(dev);
+        free(image), free(mask), free(depth);
+        return orfeas_error_exit_status(err);
+    }
+
     orfeas_input input = {image, image_size, mask, mask_size, depth, depth_size};
-    orfeas_generate_options opts = {.limits = a.limits};
+    orfeas_generate_options opts = {.limits = a.limits, .vram = vram};
     if (!a.quiet && isatty(STDERR_FILENO)) opts.progress = progress_bar;
     orfeas_mesh mesh;
     orfeas_generate_stats stats;
     err = orfeas_generate(&input, &a.params, &opts, &mesh, &stats);
     free(image), free(mask), free(depth);
+    orfeas_vram_destroy(vram);
+    orfeas_device_close(dev);
     if (err) {
         fprintf(stderr, "orfeas generate: %s: %s (%s)%s%s\n", a.image, orfeas_strerror(err),
                 orfeas_error_code(err), stats.error_detail[0] ? ": " : "", stats.error_detail);

@@ -237,7 +237,8 @@ int orfeas_heightfield_mesh(const orfeas_heightfield *hf, uint64_t triangle_budg
     memset(stats, 0, sizeof *stats);
     if (hf->width < 2 || hf->height < 2) return ORFEAS_ENOFOREGROUND;
     orfeas_rtin rtin;
-    int err = orfeas_rtin_build(&rtin, hf->width, hf->height, hf->front, hf->back, hf->cells);
+    int err =
+        orfeas_rtin_build(&rtin, hf->devmem, hf->width, hf->height, hf->front, hf->back, hf->cells);
     if (err) return err;
     surface s = {0};
     uint64_t inside = 0;

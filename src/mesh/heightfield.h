@@ -7,6 +7,7 @@
 
 #include <stdint.h>
 
+#include "device/devmem.h"
 #include "orfeas/mesh.h"
 
 typedef struct orfeas_heightfield {
@@ -17,6 +18,7 @@ typedef struct orfeas_heightfield {
     const uint8_t *rgba;    /* width*height*4 colours, or NULL */
     double pixel_mm;        /* millimetres per pixel step */
     int smooth_boundary;    /* round off the pixel staircase of the outline */
+    const orfeas_devmem *devmem; /* where the refinement's error pass runs (NULL: host) */
 } orfeas_heightfield;
 
 typedef struct orfeas_heightfield_stats {

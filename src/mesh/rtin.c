@@ -37,7 +37,8 @@ static int beyond_image(const orfeas_rtin *r, uint32_t ax, uint32_t ay, uint32_t
 }
 
 typedef struct build_ctx {
-    orfeas_rtin *r;
+    const orfeas_rtin *r;
+    float *errors;
     const float *front, *back;
     uint32_t target, deepest;
 } build_ctx;
@@ -58,12 +59,13 @@ static float midpoint_error(const build_ctx *b, uint32_t ax, uint32_t ay, uint32
 static void build_level(build_ctx *b, uint32_t depth, uint32_t ax, uint32_t ay, uint32_t bx,
                         uint32_t by, uint32_t cx, uint32_t cy)
 {
-    orfeas_rtin *r = b->r;
+    const orfeas_rtin *r = b->r;
+    size_t size = r->size;
     uint32_t mx = (ax + bx) >> 1, my = (ay + by) >> 1;
     if (beyond_image(r, ax, ay, bx, by, cx, cy)) {
         /* Nothing below needs visiting, but the slot must say "split" so a
          * parent that is partly inside never stays whole over outside cells. */
-        if (depth == b->target) r->errors[(size_t)my * r->size + mx] = INFINITY;
+        if (depth == b->target) b->errors[(size_t)my * size + mx] = INFINITY;
         return;
     }
     if (depth < b->target) {
@@ -71,7 +73,6 @@ static void build_level(build_ctx *b, uint32_t depth, uint32_t ax, uint32_t ay, 
         build_level(b, depth + 1, bx, by, cx, cy, mx, my);
         return;
     }
-    size_t size = r->size;
     float err;
     if (depth == b->deepest) {
         /* Smallest split: the children are half cells. */
@@ -81,17 +82,30 @@ static void build_level(build_ctx *b, uint32_t depth, uint32_t ax, uint32_t ay, 
             err = midpoint_error(b, ax, ay, bx, by, mx, my);
     } else {
         err = midpoint_error(b, ax, ay, bx, by, mx, my);
-        float left = r->errors[(size_t)((ay + cy) >> 1) * size + ((ax + cx) >> 1)];
-        float right = r->errors[(size_t)((by + cy) >> 1) * size + ((bx + cx) >> 1)];
+        float left = b->errors[(size_t)((ay + cy) >> 1) * size + ((ax + cx) >> 1)];
+        float right = b->errors[(size_t)((by + cy) >> 1) * size + ((bx + cx) >> 1)];
         if (left > err) err = left;
         if (right > err) err = right;
     }
-    float *slot = &r->errors[(size_t)my * size + mx];
+    float *slot = &b->errors[(size_t)my * size + mx];
     if (err > *slot) *slot = err;
 }
 
-int orfeas_rtin_build(orfeas_rtin *r, uint32_t width, uint32_t height, const float *front,
-                      const float *back, const uint8_t *cells)
+int orfeas_cpu_rtin_level(void *ctx, const float *front, const float *back, const uint8_t *cells,
+                          uint32_t width, uint32_t height, uint32_t size, float *errors,
+                          uint32_t level, uint32_t deepest)
+{
+    (void)ctx;
+    orfeas_rtin geometry = {.width = width, .height = height, .size = size, .cells = cells};
+    build_ctx b = {&geometry, errors, front, back, level, deepest};
+    uint32_t tile = size - 1;
+    build_level(&b, 0, 0, 0, tile, tile, tile, 0);
+    build_level(&b, 0, tile, tile, 0, 0, 0, tile);
+    return 0;
+}
+
+int orfeas_rtin_build(orfeas_rtin *r, const orfeas_devmem *m, uint32_t width, uint32_t height,
+                      const float *front, const float *back, const uint8_t *cells)
 {
     memset(r, 0, sizeof *r);
     uint32_t tile = 1, levels = 0;
@@ -100,22 +114,51 @@ int orfeas_rtin_build(orfeas_rtin *r, uint32_t width, uint32_t height, const flo
     if (tile < 2) tile = 2, levels = 2;
     r->width = width, r->height = height, r->size = tile + 1, r->cells = cells;
     size_t size = r->size;
+    size_t err_bytes = size * size * sizeof(float), grid = (size_t)width * height;
+    size_t cell_bytes = (size_t)(width - 1) * (height - 1);
     r->errors = calloc(size * size, sizeof *r->errors);
     if (!r->errors) return ORFEAS_ENOMEM;
 
+    /* Device copies of the inputs (the same pointers on host memory). */
+    int host = orfeas_devmem_host_accessible(m);
+    float *d_errors = r->errors, *d_front = (float *)front, *d_back = (float *)back;
+    uint8_t *d_cells = (uint8_t *)cells;
+    int err = 0;
+    if (!host) {
+        d_errors = d_front = d_back = NULL, d_cells = NULL;
+        err = orfeas_devmem_alloc(m, err_bytes, (void **)&d_errors);
+        if (!err) err = orfeas_devmem_alloc(m, grid * sizeof(float), (void **)&d_front);
+        if (!err) err = orfeas_devmem_alloc(m, grid * sizeof(float), (void **)&d_back);
+        if (!err) err = orfeas_devmem_alloc(m, cell_bytes, (void **)&d_cells);
+        if (!err) err = orfeas_devmem_upload(m, d_errors, r->errors, err_bytes);
+        if (!err) err = orfeas_devmem_upload(m, d_front, front, grid * sizeof(float));
+        if (!err) err = orfeas_devmem_upload(m, d_back, back, grid * sizeof(float));
+        if (!err) err = orfeas_devmem_upload(m, d_cells, cells, cell_bytes);
+    }
     /* Deepest level first: a triangle's error includes its children's, and
      * each child's slot must already hold its twin's error across the
      * hypotenuse, which may live under another parent. */
-    build_ctx b = {r, front, back, 0, levels - 1};
-    for (uint32_t level = levels; level-- > 0;) {
-        b.target = level;
-        build_level(&b, 0, 0, 0, tile, tile, tile, 0);
-        build_level(&b, 0, tile, tile, 0, 0, 0, tile);
+    void *kctx;
+    const orfeas_kernels *k = orfeas_devmem_kernels(m, &kctx);
+    for (uint32_t level = levels; !err && level-- > 0;)
+        err = k->rtin_level(kctx, d_front, d_back, d_cells, width, height, r->size, d_errors, level,
+                            levels - 1);
+    if (!err && !host) err = orfeas_devmem_download(m, r->errors, d_errors, err_bytes);
+    if (!err) err = orfeas_devmem_sync(m);
+    if (!host) {
+        orfeas_devmem_free(m, d_errors, err_bytes);
+        orfeas_devmem_free(m, d_front, grid * sizeof(float));
+        orfeas_devmem_free(m, d_back, grid * sizeof(float));
+        orfeas_devmem_free(m, d_cells, cell_bytes);
+    }
+    if (err) {
+        orfeas_rtin_free(r);
+        return err;
     }
     r->max_finite_error = 0;
-    for (size_t k = 0; k < size * size; k++)
-        if (isfinite(r->errors[k]) && r->errors[k] > r->max_finite_error)
-            r->max_finite_error = r->errors[k];
+    for (size_t k2 = 0; k2 < size * size; k2++)
+        if (isfinite(r->errors[k2]) && r->errors[k2] > r->max_finite_error)
+            r->max_finite_error = r->errors[k2];
     return 0;
 }
 

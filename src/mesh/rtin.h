@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device/devmem.h"
+
 typedef struct orfeas_rtin {
     uint32_t width, height; /* vertex grid of the heights */
     uint32_t size;          /* 2^k + 1 >= max(width, height) */
@@ -20,9 +22,14 @@ typedef struct orfeas_rtin {
     float max_finite_error;
 } orfeas_rtin;
 
-/* front/back: width*height heights. Returns 0 or ORFEAS_ENOMEM. */
-int orfeas_rtin_build(orfeas_rtin *rtin, uint32_t width, uint32_t height, const float *front,
-                      const float *back, const uint8_t *cells);
+/* front/back: width*height heights (host). The error pass runs with the
+ * kernels of m (NULL: host). Returns 0, ORFEAS_ENOMEM or a device error. */
+int orfeas_rtin_build(orfeas_rtin *rtin, const orfeas_devmem *m, uint32_t width, uint32_t height,
+                      const float *front, const float *back, const uint8_t *cells);
+/* The cpu kernel of one level of the error pass. */
+int orfeas_cpu_rtin_level(void *ctx, const float *front, const float *back, const uint8_t *cells,
+                          uint32_t width, uint32_t height, uint32_t size, float *errors,
+                          uint32_t level, uint32_t deepest);
 /* Triangles at this threshold, counting stops once above limit. */
 uint64_t orfeas_rtin_count(const orfeas_rtin *rtin, float threshold, uint64_t limit);
 /* Triangles as vertex ids (y*width + x), 3 per triangle, malloc'd. */

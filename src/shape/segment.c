@@ -19,7 +19,22 @@
 #define SEG_GAMMA 50.0      /* smoothness weight (Rother et al.) */
 #define SEG_VAR_FLOOR 4.0   /* added to covariance diagonals (8-bit units^2) */
 #define SEG_QUANT 16.0      /* capacity units per nat */
-#define SEG_COARSE_LONG_SIDE 160 /* the GrabCut rounds run at this long side */
+/* The GrabCut rounds run at most at this long side; a larger work_long_side
+ * adds one band-limited cut at that size. 160 would be 3-4x faster, but the
+ * plant then collapses to an empty mask: kept at 256 until the model fitting
+ * is robust at coarse sizes. */
+#ifndef SEG_COARSE_LONG_SIDE
+#define SEG_COARSE_LONG_SIDE 256
+#endif
+#ifndef SEG_SELECT_LONG_SIDE
+#define SEG_SELECT_LONG_SIDE 112 /* the frame-side hypotheses are compared at this size */
+#endif
+#ifndef SEG_SELECT_ITERATIONS
+#define SEG_SELECT_ITERATIONS 3
+#endif
+#ifndef SEG_SELECT_MARGIN
+#define SEG_SELECT_MARGIN 0.05 /* confidence a three-sided frame must gain */
+#endif
 
 typedef struct seg_ctx {
     uint32_t w, h; /* working size */
@@ -316,7 +331,8 @@ static double confidence(const seg_ctx *s, const uint8_t *mask)
     double llr_fg = 0, llr_bg = 0;
     size_t n_fg = 0, n_bg = 0, wrong = 0;
     for (size_t p = 0; p < s->n; p++) {
-        double r = ((double)s->dbg[p] - (double)s->dfg[p]) / SEG_QUANT; /* > 0: looks like foreground */
+        double r =
+            ((double)s->dbg[p] - (double)s->dfg[p]) / SEG_QUANT; /* > 0: looks like foreground */
         if (r > 10) r = 10;
         if (r < -10) r = -10;
         if (mask[p]) {
@@ -407,8 +423,7 @@ static int upsample(const uint8_t *m, uint32_t w, uint32_t h, uint8_t *out, uint
     return 0;
 }
 
-static void work_size(uint32_t width, uint32_t height, uint32_t long_side, uint32_t *w,
-                      uint32_t *h)
+static void work_size(uint32_t width, uint32_t height, uint32_t long_side, uint32_t *w, uint32_t *h)
 {
     uint32_t big = width > height ? width : height;
     if (big <= long_side) {
@@ -464,7 +479,8 @@ static int ctx_alloc(seg_ctx *s, uint32_t w, uint32_t h)
 
 /* The GrabCut rounds on the coarse image: frame seeds, model fitting and
  * graph cuts until the labels settle. Leaves the cleaned-up mask in mask. */
-static int coarse_segment(seg_ctx *s, int iterations, const atomic_int *cancel, uint8_t *mask)
+static int coarse_segment(seg_ctx *s, int iterations, unsigned sides, const atomic_int *cancel,
+                          uint8_t *mask)
 {
     /* Seeds: a frame strip is background for sure; the rest is "probably
      * foreground" and only starts the foreground model. */
@@ -474,7 +490,9 @@ static int coarse_segment(seg_ctx *s, int iterations, const atomic_int *cancel, 
     for (uint32_t y = 0; y < s->h; y++)
         for (uint32_t x = 0; x < s->w; x++) {
             size_t p = (size_t)y * s->w + x;
-            int frame = x < b || y < b || x + b >= s->w || y + b >= s->h;
+            /* sides: 1 top, 2 right, 4 bottom, 8 left. */
+            int frame = ((sides & 8) && x < b) || ((sides & 1) && y < b) ||
+                        ((sides & 2) && x + b >= s->w) || ((sides & 4) && y + b >= s->h);
             s->hard[p] = (uint8_t)frame;
             s->label[p] = (uint8_t)!frame;
         }
@@ -588,6 +606,45 @@ done:
     return rc;
 }
 
+/* The object may touch the frame (a plant whose leaves leave the top of the
+ * picture, a pot cut by the bottom edge). Runs quick, small segmentations
+ * with the hard background strip on all four sides and on every three of
+ * them, and returns the side set whose result the confidence measure likes
+ * best; all four sides win ties, so a margin is needed to drop one. */
+static int choose_sides(const uint8_t *rgba, uint32_t width, uint32_t height, size_t stride,
+                        uint32_t long_side, const atomic_int *cancel, unsigned *sides)
+{
+    static const unsigned candidates[] = {15, 14, 13, 11, 7};
+    uint32_t w, h;
+    work_size(width, height, long_side, &w, &h);
+    *sides = 15;
+    if (w < 16 || h < 16) return 0;
+    seg_ctx s;
+    int rc = ctx_alloc(&s, w, h);
+    if (rc) return rc;
+    uint8_t *mask = malloc(s.n);
+    if (!mask) {
+        ctx_free(&s);
+        return ORFEAS_ENOMEM;
+    }
+    if ((rc = downscale(rgba, width, height, stride, w, h, s.rgb, cancel))) goto done;
+    double best = -1;
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        if ((rc = coarse_segment(&s, SEG_SELECT_ITERATIONS, candidates[i], cancel, mask)))
+            goto done;
+        double score = confidence(&s, mask) - (candidates[i] == 15 ? 0 : SEG_SELECT_MARGIN);
+        ORFEAS_DEBUG("segment: sides %u score %.3f", candidates[i], score);
+        if (score > best) {
+            best = score;
+            *sides = candidates[i];
+        }
+    }
+done:
+    free(mask);
+    ctx_free(&s);
+    return rc;
+}
+
 int orfeas_segment_foreground(const uint8_t *rgba, uint32_t width, uint32_t height, size_t stride,
                               const orfeas_segment_options *opts, const atomic_int *cancel,
                               uint8_t *mask_out, double *confidence_out)
@@ -622,7 +679,12 @@ int orfeas_segment_foreground(const uint8_t *rgba, uint32_t width, uint32_t heig
         goto done;
     }
     if ((rc = downscale(rgba, width, height, stride, c.w, c.h, c.rgb, cancel))) goto done;
-    if ((rc = coarse_segment(&c, iterations, cancel, cmask))) goto done;
+    unsigned sides = 15;
+    if ((rc = choose_sides(rgba, width, height, stride,
+                           coarse_side < SEG_SELECT_LONG_SIDE ? coarse_side : SEG_SELECT_LONG_SIDE,
+                           cancel, &sides)))
+        goto done;
+    if ((rc = coarse_segment(&c, iterations, sides, cancel, cmask))) goto done;
     if (cancelled(cancel)) {
         rc = ORFEAS_ECANCELLED;
         goto done;
