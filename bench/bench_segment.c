@@ -1,7 +1,7 @@
 /* Foreground segmentation benchmark: every test photo, median of 5 runs, the
  * confidence, the foreground share and the IoU where a ground-truth matte
- * exists (ms: process CPU time). With ORFEAS_BENCH_MASKS=dir set, the masks are written there as PGM
- * so they can be looked at. */
+ * exists (ms: process CPU time). With ORFEAS_BENCH_MASKS=dir set, the masks are written there as
+ * PGM so they can be looked at. */
 #include "orfeas/image.h"
 #include "shape/segment.h"
 

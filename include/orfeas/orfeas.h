@@ -8,6 +8,8 @@
 #include "orfeas/mesh.h"
 #include "orfeas/export.h"
 #include "orfeas/params.h"
+#include "orfeas/device.h"
+#include "orfeas/vram.h"
 #include "orfeas/engine.h"
 #include "orfeas/thumbnail.h"
 

@@ -28,6 +28,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: orfeas <command> [options]\n\n"
                  "commands:\n"
                  "  generate   turn an image into a closed 3D model (STL, OBJ, PLY, GLB)\n"
+                 "  gpu-stats  device memory, recommended precision and batch size\n"
                  "  version    print the version and what was compiled in\n"
                  "  help       this text\n\n"
                  "'orfeas <command> --help' describes each command.\n");
