@@ -38,7 +38,8 @@ run: build
 	@echo "wrote out/horse.glb and out/horse.stl"
 
 bench: build
-	$(BUILD)/bench_engine
+	$(BUILD)/bench/bench_engine --devices cpu,sim:24GiB
+	$(BUILD)/bench/bench_simplify --quick
 
 fuzz:
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DORFEAS_FUZZ=ON \

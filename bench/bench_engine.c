@@ -3,7 +3,9 @@
  * size and the peak memory. Each quality runs in its own child process so
  * its peak RSS is its own.
  *
- * usage: bench_engine [--runs N] [--qualities 1,4,7,10] [--mode MODE] [IMAGES...] */
+ * usage: bench_engine [--runs N] [--qualities 1,4,7,10] [--mode MODE]
+ *                     [--devices none,cpu,sim:24GiB,cuda] [IMAGES...]
+ * "none" runs without a device (host memory, no VRAM manager). */
 #include "orfeas/orfeas.h"
 
 #include <stdio.h>
@@ -42,10 +44,24 @@ static double median(double *v, int n)
 }
 
 /* Runs one quality over every image; the medians go to *row. */
-static void bench_quality(int quality, const char *mode, char **paths, int count, int runs,
-                          result_row *row)
+static void bench_quality(int quality, const char *mode, const char *device, char **paths,
+                          int count, int runs, result_row *row)
 {
     memset(row, 0, sizeof *row);
+    orfeas_device *dev = NULL;
+    orfeas_vram *vram = NULL;
+    if (strcmp(device, "none") != 0) {
+        char why[256];
+        orfeas_vram_config config;
+        orfeas_vram_config_init(&config);
+        config.monitor_interval_s = -1;
+        if (orfeas_device_open(device, &dev, why, sizeof why) ||
+            orfeas_vram_create(dev, &config, &vram)) {
+            row->failures = count;
+            orfeas_device_close(dev);
+            return;
+        }
+    }
     static double per_image[ORFEAS_STAGE_COUNT_ + 3][MAX_IMAGES];
     int done = 0;
     for (int i = 0; i < count; i++) {
@@ -61,13 +77,14 @@ static void bench_quality(int quality, const char *mode, char **paths, int count
         char err[128];
         orfeas_params_set(&params, "mode", mode, err, sizeof err);
         orfeas_input input = {.image = data, .image_size = size};
+        orfeas_generate_options opts = {.vram = vram};
         double samples[ORFEAS_STAGE_COUNT_ + 1][MAX_RUNS];
         int ok = 1;
         orfeas_mesh mesh = {0};
         for (int r = 0; r < runs && ok; r++) {
             orfeas_generate_stats st;
             orfeas_mesh_free(&mesh);
-            if (orfeas_generate(&input, &params, NULL, &mesh, &st)) {
+            if (orfeas_generate(&input, &params, &opts, &mesh, &st)) {
                 ok = 0;
                 break;
             }
@@ -100,6 +117,8 @@ static void bench_quality(int quality, const char *mode, char **paths, int count
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     row->peak_rss_kb = ru.ru_maxrss;
+    orfeas_vram_destroy(vram);
+    orfeas_device_close(dev);
 }
 
 int main(int argc, char **argv)
@@ -107,6 +126,7 @@ int main(int argc, char **argv)
     int runs = 5;
     int qualities[10] = {1, 4, 7, 10}, quality_count = 4;
     const char *mode = "auto";
+    char devices_arg[256] = "none";
     char *paths[MAX_IMAGES];
     int count = 0;
     static char storage[MAX_IMAGES][4096];
@@ -120,6 +140,8 @@ int main(int argc, char **argv)
             for (char *tok = strtok(argv[++i], ","); tok && quality_count < 10;
                  tok = strtok(NULL, ","))
                 qualities[quality_count++] = atoi(tok);
+        } else if (strcmp(argv[i], "--devices") == 0 && i + 1 < argc) {
+            snprintf(devices_arg, sizeof devices_arg, "%s", argv[++i]);
         } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
             mode = argv[++i];
         } else if (count < MAX_IMAGES) {
@@ -136,40 +158,46 @@ int main(int argc, char **argv)
     printf("orfeas %s engine benchmark: %d images, mode %s, median of %d runs per image,\n"
            "then the median over the images; one thread; peak RSS of the process per quality\n\n",
            ORFEAS_ENGINE_VERSION, count, mode, runs);
-    printf("| q | long side |");
+    char *devices[8];
+    int device_count = 0;
+    for (char *tok = strtok(devices_arg, ","); tok && device_count < 8; tok = strtok(NULL, ","))
+        devices[device_count++] = tok;
+    printf("| device | q | long side |");
     for (int s = 0; s < ORFEAS_STAGE_COUNT_; s++)
         printf(" %10s ms |", orfeas_stage_name((orfeas_stage)s));
-    printf(" total ms | triangles | GLB KiB | peak RSS MiB | failed |\n|---|---|");
+    printf(" total ms | triangles | GLB KiB | peak RSS MiB | failed |\n|---|---|---|");
     for (int s = 0; s <= ORFEAS_STAGE_COUNT_ + 4; s++)
         printf("---|");
     printf("\n");
-    for (int k = 0; k < quality_count; k++) {
-        int fds[2];
-        if (pipe(fds)) return 1;
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fds[0]);
+    for (int dv = 0; dv < device_count; dv++)
+        for (int k = 0; k < quality_count; k++) {
+            int fds[2];
+            if (pipe(fds)) return 1;
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+                result_row row;
+                bench_quality(qualities[k], mode, devices[dv], paths, count, runs, &row);
+                ssize_t wrote = write(fds[1], &row, sizeof row);
+                _exit(wrote == (ssize_t)sizeof row ? 0 : 1);
+            }
+            close(fds[1]);
             result_row row;
-            bench_quality(qualities[k], mode, paths, count, runs, &row);
-            ssize_t wrote = write(fds[1], &row, sizeof row);
-            _exit(wrote == (ssize_t)sizeof row ? 0 : 1);
+            ssize_t got = read(fds[0], &row, sizeof row);
+            close(fds[0]);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            if (got != (ssize_t)sizeof row) {
+                printf("| %s | %d | child failed |\n", devices[dv], qualities[k]);
+                continue;
+            }
+            printf("| %s | %d | %u |", devices[dv], qualities[k],
+                   orfeas_quality_long_side(qualities[k]));
+            for (int s = 0; s < ORFEAS_STAGE_COUNT_; s++)
+                printf(" %13.1f |", row.stage_ms[s]);
+            printf(" %8.1f | %9.0f | %7.0f | %12.1f | %6d |\n", row.total_ms, row.triangles,
+                   row.glb_bytes / 1024, row.peak_rss_kb / 1024.0, row.failures);
+            fflush(stdout);
         }
-        close(fds[1]);
-        result_row row;
-        ssize_t got = read(fds[0], &row, sizeof row);
-        close(fds[0]);
-        int status = 0;
-        waitpid(pid, &status, 0);
-        if (got != (ssize_t)sizeof row) {
-            printf("| %d | child failed |\n", qualities[k]);
-            continue;
-        }
-        printf("| %d | %u |", qualities[k], orfeas_quality_long_side(qualities[k]));
-        for (int s = 0; s < ORFEAS_STAGE_COUNT_; s++)
-            printf(" %13.1f |", row.stage_ms[s]);
-        printf(" %8.1f | %9.0f | %7.0f | %12.1f | %6d |\n", row.total_ms, row.triangles,
-               row.glb_bytes / 1024, row.peak_rss_kb / 1024.0, row.failures);
-        fflush(stdout);
-    }
     return 0;
 }

@@ -50,7 +50,7 @@ static unsigned blocks1d(uint64_t n)
  * ones inflate.c's smooth() visits as x0 = 1 + ((y + 1 + colour) & 1).
  * A point of one colour reads only the other colour, so the order within a
  * launch does not matter and the result equals the sequential sweep. */
-__global__ void k_smooth(const uint8_t *in, float *u, const float *f, uint32_t w, uint32_t h,
+static __global__ void k_smooth(const uint8_t *in, float *u, const float *f, uint32_t w, uint32_t h,
                          float h2, uint32_t colour)
 {
     uint32_t y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -79,7 +79,7 @@ static int cuda_mg_smooth(void *ctx, const uint8_t *interior, float *u, const fl
     return 0;
 }
 
-__global__ void k_residual(const uint8_t *in, const float *u, const float *f, float *r, uint32_t w,
+static __global__ void k_residual(const uint8_t *in, const float *u, const float *f, float *r, uint32_t w,
                            uint32_t h, float inv_h2)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -104,7 +104,7 @@ static int cuda_mg_residual(void *ctx, const uint8_t *interior, const float *u, 
     return launched("k_residual");
 }
 
-__global__ void k_restrict(const float *r, uint32_t fw, uint32_t fh, const uint8_t *cin,
+static __global__ void k_restrict(const float *r, uint32_t fw, uint32_t fh, const uint8_t *cin,
                            float *cf, float *cu, uint32_t cw, uint32_t ch)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -142,7 +142,7 @@ static int cuda_mg_restrict(void *ctx, const float *r, uint32_t fw, uint32_t fh,
     return launched("k_restrict");
 }
 
-__global__ void k_prolong_add(const float *e, uint32_t cw, uint32_t ch, const uint8_t *fin,
+static __global__ void k_prolong_add(const float *e, uint32_t cw, uint32_t ch, const uint8_t *fin,
                               float *fu, uint32_t fw, uint32_t fh)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -173,7 +173,7 @@ static int cuda_mg_prolong_add(void *ctx, const float *coarse_u, uint32_t cw, ui
     return launched("k_prolong_add");
 }
 
-__global__ void k_coarsen(const uint8_t *fine, uint32_t fw, uint32_t fh, uint8_t *coarse,
+static __global__ void k_coarsen(const uint8_t *fine, uint32_t fw, uint32_t fh, uint8_t *coarse,
                           uint32_t cw, uint32_t ch)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
@@ -200,7 +200,7 @@ static int cuda_mg_coarsen_interior(void *ctx, const uint8_t *fine, uint32_t fw,
 
 /* depthmap.c's box_line: a running sum in double of the edge-clamped line,
  * out of place (src to dst), one thread per line. */
-__device__ void box_line(const float *src, float *dst, long n, size_t stride, int r, float inv)
+static __device__ void box_line(const float *src, float *dst, long n, size_t stride, int r, float inv)
 {
     double sum = 0;
     for (int k = -r; k <= r; k++)
@@ -214,7 +214,7 @@ __device__ void box_line(const float *src, float *dst, long n, size_t stride, in
 
 /* Rows: neighbouring threads walk neighbouring rows, so each load touches a
  * different line; L1 serves the rest of each line to the next 7 steps. */
-__global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
+static __global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
 {
     uint32_t y = blockIdx.x * blockDim.x + threadIdx.x;
     if (y >= h) return;
@@ -222,7 +222,7 @@ __global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint32_t h,
 }
 
 /* Columns: a warp reads 32 consecutive floats per step (coalesced). */
-__global__ void k_box_cols(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
+static __global__ void k_box_cols(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x;
     if (x >= w) return;
@@ -254,7 +254,7 @@ static int cuda_blur(void *ctx, float *plane, float *tmp, uint32_t w, uint32_t h
  * tables with the same double arithmetic (IEEE on both sides), applied with
  * the same float accumulation order. */
 template <typename Load>
-__device__ float filter_axis(uint32_t i, uint32_t sn, uint32_t dn, Load load)
+static __device__ float filter_axis(uint32_t i, uint32_t sn, uint32_t dn, Load load)
 {
     float acc = 0;
     if (dn < sn) {
@@ -282,7 +282,7 @@ __device__ float filter_axis(uint32_t i, uint32_t sn, uint32_t dn, Load load)
     return acc;
 }
 
-__global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh, float *mid, uint32_t dw)
+static __global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh, float *mid, uint32_t dw)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= dw || y >= sh) return;
@@ -290,7 +290,7 @@ __global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh, float 
     mid[(size_t)y * dw + x] = filter_axis(x, sw, dw, [row](uint32_t j) { return row[j]; });
 }
 
-__global__ void k_resize_cols(const float *mid, uint32_t sh, float *dst, uint32_t dw, uint32_t dh)
+static __global__ void k_resize_cols(const float *mid, uint32_t sh, float *dst, uint32_t dw, uint32_t dh)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= dw || y >= dh) return;
@@ -335,31 +335,31 @@ struct rtin_args {
     uint32_t level, deepest;
 };
 
-__device__ uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
+static __device__ uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
 {
     uint32_t m = a < b ? a : b;
     return m < c ? m : c;
 }
 
-__device__ bool beyond_image(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
+static __device__ bool beyond_image(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
                              uint32_t by, uint32_t cx, uint32_t cy)
 {
     return min3(ax, bx, cx) + 1 >= a.width || min3(ay, by, cy) + 1 >= a.height;
 }
 
-__device__ bool cell_inside(const rtin_args &a, uint32_t x, uint32_t y)
+static __device__ bool cell_inside(const rtin_args &a, uint32_t x, uint32_t y)
 {
     return x + 1 < a.width && y + 1 < a.height && a.cells[(size_t)y * (a.width - 1) + x];
 }
 
-__device__ float height_at(const float *h, const rtin_args &a, uint32_t x, uint32_t y)
+static __device__ float height_at(const float *h, const rtin_args &a, uint32_t x, uint32_t y)
 {
     return x < a.width && y < a.height ? h[(size_t)y * a.width + x] : 0.0f;
 }
 
 /* Explicitly rounded operations: the exact rounding of rtin.c whatever the
  * contraction flags. */
-__device__ float midpoint_error(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
+static __device__ float midpoint_error(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
                                 uint32_t by, uint32_t mx, uint32_t my)
 {
     float ef = fabsf(__fsub_rn(
@@ -373,7 +373,7 @@ __device__ float midpoint_error(const rtin_args &a, uint32_t ax, uint32_t ay, ui
 
 /* Non-negative floats (and +inf) order as their bit patterns do, and any
  * negative float's pattern is a negative int: an int max is "err > slot". */
-__device__ void fold_max(float *slot, float err)
+static __device__ void fold_max(float *slot, float err)
 {
     if (err > 0.0f) atomicMax((int *)slot, __float_as_int(err));
 }
@@ -383,7 +383,7 @@ __device__ void fold_max(float *slot, float err)
  * (1: the left child (c, a, m), 0: the right child (b, c, m)), as Martini
  * numbers its triangles. A triangle whose ancestor lies beyond the image is
  * never reached by rtin.c's recursion, so it writes nothing here either. */
-__global__ void k_rtin_level(rtin_args a, uint64_t count)
+static __global__ void k_rtin_level(rtin_args a, uint64_t count)
 {
     uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= count) return;
