@@ -18,10 +18,21 @@
 #include <string.h>
 #include <time.h>
 
-enum { K_SMOOTH, K_RESIDUAL, K_RESTRICT, K_PROLONG, K_COARSEN, K_BLUR, K_SHRINK, K_ENLARGE, K_RTIN,
-       K_SOLVE, K_COUNT };
+enum {
+    K_SMOOTH,
+    K_RESIDUAL,
+    K_RESTRICT,
+    K_PROLONG,
+    K_COARSEN,
+    K_BLUR,
+    K_SHRINK,
+    K_ENLARGE,
+    K_RTIN,
+    K_SOLVE,
+    K_COUNT
+};
 static const char *const names[K_COUNT] = {
-    "mg_smooth x10", "mg_residual", "mg_restrict", "mg_prolong_add", "mg_coarsen_interior",
+    "mg_smooth x10", "mg_residual", "mg_restrict", "mg_prolong_add",  "mg_coarsen_interior",
     "blur s=3",      "resize 1/2",  "resize 2x",   "rtin all levels", "inflate_solve"};
 
 typedef struct bufs {
@@ -58,7 +69,7 @@ static int failed;
     do {                                                                                           \
         int e_ = (call);                                                                           \
         if (e_ && !failed) {                                                                       \
-            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, orfeas_strerror(e_));   \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, orfeas_strerror(e_));    \
             failed = 1;                                                                            \
         }                                                                                          \
     } while (0)
@@ -129,17 +140,17 @@ static void make_dev(bufs *b, orfeas_device *d)
 
 static void free_dev(bufs *b, orfeas_device *d)
 {
-    void *ps[] = {b->d_in, b->d_cin, b->d_cells, b->d_u, b->d_f, b->d_r, b->d_cf,
-                  b->d_cu, b->d_plane, b->d_tmp, b->d_small, b->d_big, b->d_front, b->d_back,
-                  b->d_errors};
+    void *ps[] = {b->d_in,    b->d_cin, b->d_cells, b->d_u,     b->d_f,
+                  b->d_r,     b->d_cf,  b->d_cu,    b->d_plane, b->d_tmp,
+                  b->d_small, b->d_big, b->d_front, b->d_back,  b->d_errors};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         orfeas_device_free(d, ps[i]);
 }
 
 static void free_host(bufs *b)
 {
-    void *ps[] = {b->in, b->cin, b->cells, b->u, b->f, b->r, b->cf, b->cu,
-                  b->plane, b->small, b->big, b->front, b->back, b->errors};
+    void *ps[] = {b->in, b->cin,   b->cells, b->u,   b->f,     b->r,    b->cf,
+                  b->cu, b->plane, b->small, b->big, b->front, b->back, b->errors};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
         free(ps[i]);
 }

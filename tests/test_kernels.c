@@ -38,14 +38,24 @@
 #define TOL_SOLVE 1e-4
 #define TOL_RTIN_ULP 1
 
-enum { K_SMOOTH, K_RESIDUAL, K_RESTRICT, K_PROLONG, K_COARSEN, K_BLUR, K_RESIZE, K_RTIN, K_SOLVE,
-       K_COUNT };
+enum {
+    K_SMOOTH,
+    K_RESIDUAL,
+    K_RESTRICT,
+    K_PROLONG,
+    K_COARSEN,
+    K_BLUR,
+    K_RESIZE,
+    K_RTIN,
+    K_SOLVE,
+    K_COUNT
+};
 static const char *const kernel_names[K_COUNT] = {
     "mg_smooth", "mg_residual", "mg_restrict", "mg_prolong_add", "mg_coarsen_interior",
     "blur",      "resize_f32",  "rtin_level",  "inflate_solve"};
-static const char *const kernel_tols[K_COUNT] = {"1e-5 rel", "1e-5 rel", "1e-5 rel", "1e-5 rel",
-                                                 "exact",    "1e-5 rel", "1e-5 rel", "1 ulp (max in ulp)",
-                                                 "1e-4 rel"};
+static const char *const kernel_tols[K_COUNT] = {
+    "1e-5 rel", "1e-5 rel", "1e-5 rel",           "1e-5 rel", "exact",
+    "1e-5 rel", "1e-5 rel", "1 ulp (max in ulp)", "1e-4 rel"};
 
 typedef struct backend {
     const char *spec;
@@ -145,9 +155,10 @@ static void compare_f32(backend *b, int kernel, const char *what, const float *w
     }
     if (worst > b->worst[kernel]) b->worst[kernel] = worst;
     b->cases[kernel]++;
-    CHECKF(special == 0 && worst <= tol, "%s %s %s: max rel error %.3g (tolerance %.0e), %d inf/nan "
-           "mismatches; at %zu want %.9g got %.9g", b->spec, kernel_names[kernel], what, worst,
-           tol, special, at, want[at], got[at]);
+    CHECKF(special == 0 && worst <= tol,
+           "%s %s %s: max rel error %.3g (tolerance %.0e), %d inf/nan "
+           "mismatches; at %zu want %.9g got %.9g",
+           b->spec, kernel_names[kernel], what, worst, tol, special, at, want[at], got[at]);
 }
 
 static int32_t ulp_distance(float a, float b)
@@ -163,7 +174,8 @@ static int32_t ulp_distance(float a, float b)
 
 /* ---- the kernels ---- */
 
-static const uint32_t sizes[][2] = {{1, 1}, {2, 3}, {3, 2}, {5, 7}, {64, 48}, {257, 129}, {130, 257}};
+static const uint32_t sizes[][2] = {{1, 1},   {2, 3},     {3, 2},    {5, 7},
+                                    {64, 48}, {257, 129}, {130, 257}};
 enum { NSIZES = sizeof sizes / sizeof sizes[0] };
 
 static void test_mg(backend *b, uint32_t w, uint32_t h)
@@ -217,8 +229,8 @@ static void test_mg(backend *b, uint32_t w, uint32_t h)
     CHECKF(!diff, "%s mg_coarsen_interior %s differs", b->spec, what);
 
     /* restrict: coarse f and u from a fine residual (r = f here) */
-    float *cf_want = malloc(cn * 4 + 4), *cu_want = malloc(cn * 4 + 4), *cf_got = malloc(cn * 4 + 4),
-          *cu_got = malloc(cn * 4 + 4);
+    float *cf_want = malloc(cn * 4 + 4), *cu_want = malloc(cn * 4 + 4),
+          *cf_got = malloc(cn * 4 + 4), *cu_got = malloc(cn * 4 + 4);
     REQUIRE(cf_want && cu_want && cf_got && cu_got);
     for (size_t i = 0; i < cn; i++)
         cu_want[i] = 7.0f;
@@ -274,8 +286,8 @@ static void test_blur(backend *b, uint32_t w, uint32_t h)
 static void test_resize(backend *b)
 {
     static const uint32_t cases[][4] = {
-        {1, 1, 3, 2},     {2, 3, 1, 1},       {3, 2, 7, 5},     {257, 129, 64, 48},
-        {257, 129, 513, 260}, {64, 48, 64, 48}, {257, 129, 300, 100}, {5, 7, 5, 3},
+        {1, 1, 3, 2},         {2, 3, 1, 1},          {3, 2, 7, 5},         {257, 129, 64, 48},
+        {257, 129, 513, 260}, {64, 48, 64, 48},      {257, 129, 300, 100}, {5, 7, 5, 3},
         {130, 257, 129, 257}, {1536, 1024, 192, 128}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         uint32_t sw = cases[c][0], sh = cases[c][1], dw = cases[c][2], dh = cases[c][3];
@@ -417,8 +429,8 @@ int main(void)
         }
         test_blur(b, 1536, 1024);
         test_resize(b);
-        static const uint32_t rtin_sizes[][2] = {{1, 1}, {2, 3}, {3, 2}, {17, 17}, {65, 40},
-                                                 {257, 129}, {130, 257}};
+        static const uint32_t rtin_sizes[][2] = {{1, 1},   {2, 3},     {3, 2},    {17, 17},
+                                                 {65, 40}, {257, 129}, {130, 257}};
         for (size_t s = 0; s < sizeof rtin_sizes / sizeof rtin_sizes[0]; s++)
             test_rtin(b, rtin_sizes[s][0], rtin_sizes[s][1]);
         static const uint32_t solve_sizes[][2] = {{5, 7}, {64, 48}, {257, 129}, {200, 300}};
@@ -430,8 +442,7 @@ int main(void)
     for (int i = 0; i < count; i++)
         for (int k = 0; k < K_COUNT; k++)
             printf("%-10s %-20s %6d %12.3g  %s%s\n", backends[i].spec, kernel_names[k],
-                   backends[i].cases[k], backends[i].worst[k], kernel_tols[k],
-                   "");
+                   backends[i].cases[k], backends[i].worst[k], kernel_tols[k], "");
     for (int i = 0; i < count; i++)
         orfeas_device_close(backends[i].dev);
     return testutil_finish("test_kernels");

@@ -19,7 +19,17 @@ int cli_version(int argc, char **argv)
     printf("orfeas %s\n", ORFEAS_ENGINE_VERSION);
     printf("libraries: libspng %s, libjpeg %d, libwebp %d.%d.%d\n", spng_version_string(),
            JPEG_LIB_VERSION, webp >> 16, (webp >> 8) & 0xff, webp & 0xff);
-    printf("backends: cpu\n");
-    printf("device: cpu (auto)\n");
+    printf("backends: %s\n", orfeas_device_backends());
+    /* What "auto" would pick here, and why not a GPU when it does not. */
+    orfeas_log_set_level(ORFEAS_LOG_WARN);
+    orfeas_device *dev = NULL;
+    char why[256] = "";
+    if (orfeas_device_open("auto", &dev, why, sizeof why) == 0) {
+        printf("device (auto): %s %s%s%s\n", orfeas_device_kind_name(dev->kind), dev->name,
+               why[0] ? " - " : "", why);
+        orfeas_device_close(dev);
+    } else {
+        printf("device (auto): none (%s)\n", why);
+    }
     return 0;
 }

@@ -37,8 +37,8 @@ int orfeas_cuda_scratch_alloc(orfeas_cuda_ctx *c, size_t bytes, void **ptr)
 {
     *ptr = NULL;
     if (bytes == 0) bytes = 1; /* a non-NULL pointer for every success */
-    cudaError_t e = c->pool ? cudaMallocFromPoolAsync(ptr, bytes, c->pool, c->stream)
-                            : cudaMalloc(ptr, bytes);
+    cudaError_t e =
+        c->pool ? cudaMallocFromPoolAsync(ptr, bytes, c->pool, c->stream) : cudaMalloc(ptr, bytes);
     if (e != cudaSuccess) {
         *ptr = NULL;
         return orfeas_cuda_error(e, "cudaMallocFromPoolAsync");
@@ -163,7 +163,7 @@ static void cuda_destroy(void *ctx)
 }
 
 static const orfeas_device_iface cuda_iface = {
-    cuda_memory,     cuda_alloc,        cuda_free,      cuda_copy,    cuda_sync,
+    cuda_memory,       cuda_alloc,     cuda_free,      cuda_copy,    cuda_sync,
     cuda_pooled_bytes, cuda_trim_pool, cuda_telemetry, cuda_destroy, &orfeas_cuda_kernels,
 };
 
@@ -185,9 +185,10 @@ int orfeas_cuda_device_open(int ordinal, orfeas_device **out, char *why, size_t 
     cudaError_t e = cudaGetDeviceCount(&count);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        const char *fmt = e == cudaErrorInsufficientDriver ? "no CUDA driver: cudaGetDeviceCount: %s"
-                          : e == cudaErrorNoDevice         ? "no CUDA device: cudaGetDeviceCount: %s"
-                                                           : "CUDA unusable: cudaGetDeviceCount: %s";
+        const char *fmt = e == cudaErrorInsufficientDriver
+                              ? "no CUDA driver: cudaGetDeviceCount: %s"
+                          : e == cudaErrorNoDevice ? "no CUDA device: cudaGetDeviceCount: %s"
+                                                   : "CUDA unusable: cudaGetDeviceCount: %s";
         set_why(why, why_size, fmt, cudaGetErrorString(e));
         return ORFEAS_ENOTFOUND;
     }
@@ -239,8 +240,8 @@ int orfeas_cuda_device_open(int ordinal, orfeas_device **out, char *why, size_t 
     if (err) {
         cuda_destroy(c);
         free(dev);
-        set_why(why, why_size, "cuda:%d: could not set up a stream and memory pool (%s)",
-                ordinal, orfeas_strerror(err));
+        set_why(why, why_size, "cuda:%d: could not set up a stream and memory pool (%s)", ordinal,
+                orfeas_strerror(err));
         return ORFEAS_ENOTFOUND;
     }
     char bus[32] = "";

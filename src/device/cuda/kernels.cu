@@ -51,7 +51,7 @@ static unsigned blocks1d(uint64_t n)
  * A point of one colour reads only the other colour, so the order within a
  * launch does not matter and the result equals the sequential sweep. */
 static __global__ void k_smooth(const uint8_t *in, float *u, const float *f, uint32_t w, uint32_t h,
-                         float h2, uint32_t colour)
+                                float h2, uint32_t colour)
 {
     uint32_t y = blockIdx.y * blockDim.y + threadIdx.y;
     uint32_t x = 2 * (blockIdx.x * blockDim.x + threadIdx.x) + ((y + colour) & 1);
@@ -73,14 +73,14 @@ static int cuda_mg_smooth(void *ctx, const uint8_t *interior, float *u, const fl
     for (int s = 0; s < sweeps; s++)
         for (uint32_t colour = 0; colour < 2; colour++) {
             k_smooth<<<grid, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>(interior, u, f, w, h, h2,
-                                                                      colour);
+                                                                     colour);
             if ((err = launched("k_smooth"))) return err;
         }
     return 0;
 }
 
-static __global__ void k_residual(const uint8_t *in, const float *u, const float *f, float *r, uint32_t w,
-                           uint32_t h, float inv_h2)
+static __global__ void k_residual(const uint8_t *in, const float *u, const float *f, float *r,
+                                  uint32_t w, uint32_t h, float inv_h2)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= w || y >= h) return;
@@ -105,7 +105,7 @@ static int cuda_mg_residual(void *ctx, const uint8_t *interior, const float *u, 
 }
 
 static __global__ void k_restrict(const float *r, uint32_t fw, uint32_t fh, const uint8_t *cin,
-                           float *cf, float *cu, uint32_t cw, uint32_t ch)
+                                  float *cf, float *cu, uint32_t cw, uint32_t ch)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= cw || y >= ch) return;
@@ -137,13 +137,13 @@ static int cuda_mg_restrict(void *ctx, const float *r, uint32_t fw, uint32_t fh,
     if (err || cw == 0 || ch == 0) return err;
     dim3 grid;
     if ((err = grid2d(cw, ch, &grid))) return err;
-    k_restrict<<<grid, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>(r, fw, fh, coarse_interior,
-                                                                coarse_f, coarse_u, cw, ch);
+    k_restrict<<<grid, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>(r, fw, fh, coarse_interior, coarse_f,
+                                                               coarse_u, cw, ch);
     return launched("k_restrict");
 }
 
 static __global__ void k_prolong_add(const float *e, uint32_t cw, uint32_t ch, const uint8_t *fin,
-                              float *fu, uint32_t fw, uint32_t fh)
+                                     float *fu, uint32_t fw, uint32_t fh)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= fw || y >= fh) return;
@@ -169,12 +169,12 @@ static int cuda_mg_prolong_add(void *ctx, const float *coarse_u, uint32_t cw, ui
     dim3 grid;
     if ((err = grid2d(fw, fh, &grid))) return err;
     k_prolong_add<<<grid, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>(coarse_u, cw, ch, fine_interior,
-                                                                   fine_u, fw, fh);
+                                                                  fine_u, fw, fh);
     return launched("k_prolong_add");
 }
 
 static __global__ void k_coarsen(const uint8_t *fine, uint32_t fw, uint32_t fh, uint8_t *coarse,
-                          uint32_t cw, uint32_t ch)
+                                 uint32_t cw, uint32_t ch)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= cw || y >= ch) return;
@@ -200,7 +200,8 @@ static int cuda_mg_coarsen_interior(void *ctx, const uint8_t *fine, uint32_t fw,
 
 /* depthmap.c's box_line: a running sum in double of the edge-clamped line,
  * out of place (src to dst), one thread per line. */
-static __device__ void box_line(const float *src, float *dst, long n, size_t stride, int r, float inv)
+static __device__ void box_line(const float *src, float *dst, long n, size_t stride, int r,
+                                float inv)
 {
     double sum = 0;
     for (int k = -r; k <= r; k++)
@@ -208,13 +209,15 @@ static __device__ void box_line(const float *src, float *dst, long n, size_t str
     for (long i = 0; i < n; i++) {
         dst[(size_t)i * stride] = (float)(sum * inv);
         long out = i - r, in = i + r + 1;
-        sum += src[(size_t)(in < n ? in : n - 1) * stride] - src[(size_t)(out < 0 ? 0 : out) * stride];
+        sum +=
+            src[(size_t)(in < n ? in : n - 1) * stride] - src[(size_t)(out < 0 ? 0 : out) * stride];
     }
 }
 
 /* Rows: neighbouring threads walk neighbouring rows, so each load touches a
  * different line; L1 serves the rest of each line to the next 7 steps. */
-static __global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
+static __global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint32_t h, int r,
+                                  float inv)
 {
     uint32_t y = blockIdx.x * blockDim.x + threadIdx.x;
     if (y >= h) return;
@@ -222,7 +225,8 @@ static __global__ void k_box_rows(const float *src, float *dst, uint32_t w, uint
 }
 
 /* Columns: a warp reads 32 consecutive floats per step (coalesced). */
-static __global__ void k_box_cols(const float *src, float *dst, uint32_t w, uint32_t h, int r, float inv)
+static __global__ void k_box_cols(const float *src, float *dst, uint32_t w, uint32_t h, int r,
+                                  float inv)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x;
     if (x >= w) return;
@@ -282,7 +286,8 @@ static __device__ float filter_axis(uint32_t i, uint32_t sn, uint32_t dn, Load l
     return acc;
 }
 
-static __global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh, float *mid, uint32_t dw)
+static __global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh, float *mid,
+                                     uint32_t dw)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= dw || y >= sh) return;
@@ -290,7 +295,8 @@ static __global__ void k_resize_rows(const float *src, uint32_t sw, uint32_t sh,
     mid[(size_t)y * dw + x] = filter_axis(x, sw, dw, [row](uint32_t j) { return row[j]; });
 }
 
-static __global__ void k_resize_cols(const float *mid, uint32_t sh, float *dst, uint32_t dw, uint32_t dh)
+static __global__ void k_resize_cols(const float *mid, uint32_t sh, float *dst, uint32_t dw,
+                                     uint32_t dh)
 {
     uint32_t x = blockIdx.x * blockDim.x + threadIdx.x, y = blockIdx.y * blockDim.y + threadIdx.y;
     if (x >= dw || y >= dh) return;
@@ -317,8 +323,8 @@ static int cuda_resize_f32(void *ctx, const float *src, uint32_t sw, uint32_t sh
     k_resize_rows<<<g1, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>(src, sw, sh, (float *)mid, dw);
     err = launched("k_resize_rows");
     if (!err) {
-        k_resize_cols<<<g2, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>((const float *)mid, sh, dst,
-                                                                     dw, dh);
+        k_resize_cols<<<g2, dim3(BLOCK_X, BLOCK_Y), 0, c->stream>>>((const float *)mid, sh, dst, dw,
+                                                                    dh);
         err = launched("k_resize_cols");
     }
     orfeas_cuda_scratch_free(c, mid); /* stream-ordered: after the kernels */
@@ -342,7 +348,7 @@ static __device__ uint32_t min3(uint32_t a, uint32_t b, uint32_t c)
 }
 
 static __device__ bool beyond_image(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
-                             uint32_t by, uint32_t cx, uint32_t cy)
+                                    uint32_t by, uint32_t cx, uint32_t cy)
 {
     return min3(ax, bx, cx) + 1 >= a.width || min3(ay, by, cy) + 1 >= a.height;
 }
@@ -360,7 +366,7 @@ static __device__ float height_at(const float *h, const rtin_args &a, uint32_t x
 /* Explicitly rounded operations: the exact rounding of rtin.c whatever the
  * contraction flags. */
 static __device__ float midpoint_error(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
-                                uint32_t by, uint32_t mx, uint32_t my)
+                                       uint32_t by, uint32_t mx, uint32_t my)
 {
     float ef = fabsf(__fsub_rn(
         __fmul_rn(__fadd_rn(height_at(a.front, a, ax, ay), height_at(a.front, a, bx, by)), 0.5f),
@@ -444,6 +450,6 @@ static int cuda_rtin_level(void *ctx, const float *front, const float *back, con
 }
 
 const orfeas_kernels orfeas_cuda_kernels = {
-    cuda_mg_smooth, cuda_mg_residual, cuda_mg_restrict, cuda_mg_prolong_add,
-    cuda_mg_coarsen_interior, cuda_blur, cuda_resize_f32, cuda_rtin_level,
+    cuda_mg_smooth,           cuda_mg_residual, cuda_mg_restrict, cuda_mg_prolong_add,
+    cuda_mg_coarsen_interior, cuda_blur,        cuda_resize_f32,  cuda_rtin_level,
 };

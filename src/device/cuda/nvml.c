@@ -61,8 +61,7 @@ void *orfeas_nvml_device(const char *pci_bus_id, int index)
      * CUDA's fastest-first order; the PCI bus id names the same card. */
     if (pci_bus_id && nvml.by_pci && nvml.by_pci(pci_bus_id, &dev) == 0 && dev) return dev;
     dev = NULL;
-    if (index >= 0 && nvml.by_index && nvml.by_index((unsigned)index, &dev) == 0 && dev)
-        return dev;
+    if (index >= 0 && nvml.by_index && nvml.by_index((unsigned)index, &dev) == 0 && dev) return dev;
     return NULL;
 }
 

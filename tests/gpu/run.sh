@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The GPU check, for a machine with an NVIDIA GPU: build with the CUDA
+# backend into build-gpu, show the device, run the kernel conformance test
+# and the unit tests with cuda present, then the device benchmarks. About 8
+# minutes at most (ORFEAS_GPU_TIME_LIMIT seconds). Exits non-zero when the
+# build fails, when cuda does not open, or when a conformance check or unit
+# test fails; the summary at the end says which.
+#   bash tests/gpu/run.sh            (from the repository root)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="/usr/local/cuda/bin:$PATH"
+
+deadline=$((SECONDS + ${ORFEAS_GPU_TIME_LIMIT:-480}))
+left() { local l=$((deadline - SECONDS)); ((l > 5)) && echo "$l" || echo 5; }
+section() { printf '\n======== %s (%ds left) ========\n' "$*" "$((deadline - SECONDS))"; }
+conformance=pass unit=pass bench=pass cuda=absent
+
+section "dependencies"
+if pkg-config --exists spng libjpeg libwebp libexif libpng libcjson 2>/dev/null &&
+    command -v cmake >/dev/null; then
+    echo "build dependencies present"
+else
+    # Offline machines cannot install: say so and try the build anyway.
+    timeout 120 bash tools/deps.sh || echo "tools/deps.sh failed (offline?); building with what is here"
+fi
+command -v nvcc >/dev/null || { echo "FAIL: nvcc not found"; exit 2; }
+nvcc --version | tail -1
+
+section "configure and build (build-gpu, ORFEAS_CUDA=ON)"
+mkdir -p build-gpu
+cmake -S . -B build-gpu -DORFEAS_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-gpu/build.log 2>&1 ||
+    { tail -30 build-gpu/build.log; echo "FAIL: configure"; exit 2; }
+grep "orfeas:" build-gpu/build.log
+timeout "$(left)" cmake --build build-gpu -j"$(nproc)" >>build-gpu/build.log 2>&1 ||
+    { grep -E "error|Error" build-gpu/build.log | head -30; echo "FAIL: build"; exit 2; }
+echo "built"
+
+section "device"
+nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,temperature.gpu \
+    --format=csv 2>/dev/null || echo "(nvidia-smi not available)"
+build-gpu/orfeas version
+if grep -q '"gpu-stats"' src/cli/*.c 2>/dev/null; then
+    timeout 30 build-gpu/orfeas gpu-stats --json || echo "(gpu-stats exited $?)"
+else
+    echo "(no gpu-stats subcommand in this build)"
+fi
+
+section "kernel conformance (test_kernels)"
+timeout "$(left)" build-gpu/tests/test_kernels 2>&1 | tee build-gpu/test_kernels.out
+[[ ${PIPESTATUS[0]} -eq 0 ]] || conformance=FAIL
+if grep -q "^cuda: not available" build-gpu/test_kernels.out; then
+    cuda=absent
+    conformance=FAIL # this script exists to test the cuda backend
+else
+    grep -q "^cuda: " build-gpu/test_kernels.out && cuda=present
+fi
+
+section "unit tests (ctest -L unit)"
+(cd build-gpu && timeout "$(left)" ctest -L unit -E '^test_kernels$' --output-on-failure \
+    -j"$(nproc)" --timeout 120) 2>&1 | tail -40
+[[ ${PIPESTATUS[0]} -eq 0 ]] || unit=FAIL
+
+section "device benchmarks (bench_device)"
+budget=$(($(left) - 15))
+if ((budget > 20)); then
+    timeout "$((budget + 10))" build-gpu/bench/bench_device --runs 5 --max-seconds "$budget" ||
+        bench=FAIL
+else
+    echo "skipped: no time left"
+    bench=skipped
+fi
+
+section "summary"
+echo "cuda device:      $cuda"
+echo "conformance:      $conformance"
+echo "unit tests:       $unit"
+echo "benchmarks:       $bench"
+[[ $conformance == pass && $unit == pass ]]
