@@ -13,7 +13,7 @@ export PATH="/usr/local/cuda/bin:$PATH"
 deadline=$((SECONDS + ${ORFEAS_GPU_TIME_LIMIT:-480}))
 left() { local l=$((deadline - SECONDS)); ((l > 5)) && echo "$l" || echo 5; }
 section() { printf '\n======== %s (%ds left) ========\n' "$*" "$((deadline - SECONDS))"; }
-conformance=pass unit=pass bench=pass cuda=absent
+build=pass conformance=pass unit=pass bench=pass cuda=absent
 
 section "dependencies"
 if pkg-config --exists spng libjpeg libwebp libexif libpng libcjson 2>/dev/null &&
@@ -31,15 +31,24 @@ mkdir -p build-gpu
 cmake -S . -B build-gpu -DORFEAS_CUDA=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-gpu/build.log 2>&1 ||
     { tail -30 build-gpu/build.log; echo "FAIL: configure"; exit 2; }
 grep "orfeas:" build-gpu/build.log
-timeout "$(left)" cmake --build build-gpu -j"$(nproc)" >>build-gpu/build.log 2>&1 ||
-    { grep -E "error|Error" build-gpu/build.log | head -30; echo "FAIL: build"; exit 2; }
-echo "built"
+if timeout "$(left)" cmake --build build-gpu -j"$(nproc)" >>build-gpu/build.log 2>&1; then
+    echo "built"
+else
+    # Still run what does build: the kernel checks need only the library.
+    grep -E "error|Error" build-gpu/build.log | head -30
+    echo "FAIL: full build; trying test_kernels and bench_device alone"
+    build=FAIL
+    timeout "$(left)" cmake --build build-gpu -j"$(nproc)" --target test_kernels bench_device \
+        >>build-gpu/build.log 2>&1 || { echo "FAIL: build of test_kernels"; exit 2; }
+fi
 
 section "device"
 nvidia-smi --query-gpu=name,driver_version,memory.total,memory.used,temperature.gpu \
     --format=csv 2>/dev/null || echo "(nvidia-smi not available)"
-build-gpu/orfeas version
-if grep -q '"gpu-stats"' src/cli/*.c 2>/dev/null; then
+if [[ -x build-gpu/orfeas ]]; then build-gpu/orfeas version; else echo "(no orfeas binary)"; fi
+if [[ ! -x build-gpu/orfeas ]]; then
+    :
+elif grep -q '"gpu-stats"' src/cli/*.c 2>/dev/null; then
     timeout 30 build-gpu/orfeas gpu-stats --json || echo "(gpu-stats exited $?)"
 else
     echo "(no gpu-stats subcommand in this build)"
@@ -48,12 +57,9 @@ fi
 section "kernel conformance (test_kernels)"
 timeout "$(left)" build-gpu/tests/test_kernels 2>&1 | tee build-gpu/test_kernels.out
 [[ ${PIPESTATUS[0]} -eq 0 ]] || conformance=FAIL
-if grep -q "^cuda: not available" build-gpu/test_kernels.out; then
-    cuda=absent
-    conformance=FAIL # this script exists to test the cuda backend
-else
-    grep -q "^cuda: " build-gpu/test_kernels.out && cuda=present
-fi
+# This script exists to test the cuda backend: its absence fails the run.
+grep -q "^cuda: not available" build-gpu/test_kernels.out ||
+    { grep -q "^cuda: " build-gpu/test_kernels.out && cuda=present; }
 
 section "unit tests (ctest -L unit)"
 (cd build-gpu && timeout "$(left)" ctest -L unit -E '^test_kernels$' --output-on-failure \
@@ -71,8 +77,9 @@ else
 fi
 
 section "summary"
+echo "full build:       $build"
 echo "cuda device:      $cuda"
 echo "conformance:      $conformance"
 echo "unit tests:       $unit"
 echo "benchmarks:       $bench"
-[[ $conformance == pass && $unit == pass ]]
+[[ $build == pass && $cuda == present && $conformance == pass && $unit == pass ]]
