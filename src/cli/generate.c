@@ -180,7 +180,7 @@ static void print_summary(const generate_args *a, const orfeas_mesh *mesh,
     printf("mode %s, foreground %s, %ux%u -> %ux%u working grid\n", orfeas_mode_name(st->mode),
            st->foreground_source, st->source_width, st->source_height, st->work_width,
            st->work_height);
-    printf("vertices %u, triangles %u (full resolution %llu, max height error %.3f mm)\n",
+    printf("vertices %u, triangles %u (full resolution %llu, simplification tolerance %.3f mm)\n",
            mesh->vertex_count, mesh->triangle_count, (unsigned long long)st->full_triangles,
            st->max_height_error_mm);
     printf("volume %.1f mm^3, bbox %.2f x %.2f x %.2f mm, watertight yes, parts %u\n", r->volume,

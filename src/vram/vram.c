@@ -271,12 +271,17 @@ int orfeas_vram_alloc(orfeas_vram *vram, size_t bytes, void **ptr)
     *ptr = NULL;
     int rc = orfeas_device_alloc(vram->dev, bytes, ptr);
     if (rc == ORFEAS_EGPUOOM) {
-        /* As the original did: note it, give the pool back, try once more. */
-        orfeas_vram_note_oom(vram);
-        ORFEAS_WARN("GPU out of memory allocating %zu bytes; clearing the cache and retrying",
-                    bytes);
-        orfeas_vram_clear_cache(vram, NULL);
+        /* Give the pool back and try once more, as caching allocators do:
+         * blocks cached by earlier jobs of other sizes are not a shortage.
+         * Only a failure after that is an out-of-memory event. */
+        uint64_t released = 0;
+        orfeas_vram_clear_cache(vram, &released);
         rc = orfeas_device_alloc(vram->dev, bytes, ptr);
+        if (rc == ORFEAS_EGPUOOM) {
+            orfeas_vram_note_oom(vram);
+            ORFEAS_WARN("GPU out of memory allocating %zu bytes (after returning %llu cached bytes)",
+                        bytes, (unsigned long long)released);
+        }
     }
     if (rc) {
         *ptr = NULL;
