@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PORT ?= 5000
 
-.PHONY: all build deps test test-fast test-asan run bench fuzz format clean
+.PHONY: all build deps test test-fast test-asan test-tsan run bench fuzz format clean
 
 all: build
 
@@ -17,25 +17,33 @@ build: deps
 	@cmake --build $(BUILD) -j $(JOBS)
 
 # Every test in the default build, then the unit and fuzz-corpus tests again
-# under AddressSanitizer + UndefinedBehaviorSanitizer.
+# under AddressSanitizer + UndefinedBehaviorSanitizer, and the unit tests
+# under ThreadSanitizer.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
+	$(MAKE) test-tsan
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
 
 test-asan: deps
-	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORFEAS_CUDA=OFF -DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz|asan'
 
-# Until the HTTP server lands: a CLI demo on a test image.
+# The unit tests again under ThreadSanitizer (the VRAM manager, the
+# scheduler and the engine on shared devices are multi-threaded).
+test-tsan: deps
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORFEAS_CUDA=OFF -DORFEAS_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -L 'unit'
+
+# The server on the embedded defaults (127.0.0.1:5000, device auto, data
+# under the XDG data home). Ctrl-C stops it.
 run: build
-	@mkdir -p out
-	$(BUILD)/orfeas generate ../shared/testdata/images/horse.png -o out/horse.glb -o out/horse.stl
-	@echo "wrote out/horse.glb and out/horse.stl"
+	$(BUILD)/orfeas serve --port $(PORT)
 
 bench: build
 	$(BUILD)/bench/bench_engine --devices cpu,sim:24GiB

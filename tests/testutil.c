@@ -1,7 +1,7 @@
 #include "testutil.h"
 
-int testutil_failures;
-int testutil_checks;
+_Atomic int testutil_failures;
+_Atomic int testutil_checks;
 
 int testutil_finish(const char *name)
 {

@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-extern int testutil_failures;
-extern int testutil_checks;
+/* Atomic: checks may run on several threads. */
+extern _Atomic int testutil_failures;
+extern _Atomic int testutil_checks;
 
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
@@ -33,7 +34,7 @@ extern int testutil_checks;
     do {                                                                                           \
         testutil_checks++;                                                                         \
         if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);            \
+            fprintf(stderr, "%s:%d: REQUIRE failed: %s\n", __FILE__, __LINE__, #cond);             \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)

@@ -9,7 +9,7 @@ packages=(
     libspng-dev libpng-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
     libmeshoptimizer-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev
     libhiredis-dev libopenblas-dev libcurl4-openssl-dev
-    admesh assimp-utils curl
+    admesh assimp-utils curl prometheus
 )
 # node and npm may come from outside Debian (then Debian's npm conflicts).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
@@ -28,7 +28,7 @@ if ((${#missing[@]})); then
         "${missing[@]}" >/dev/null
 fi
 
-# Test oracles from npm (Khronos glTF Validator), pinned by the lock file.
+# Test oracles from npm (Khronos glTF Validator, swagger-parser), pinned by the lock file.
 oracles=tools/oracles
 if [[ ! -d $oracles/node_modules/gltf-validator ]] || [[ $oracles/package-lock.json -nt $oracles/node_modules/.package-lock.json ]]; then
     echo "deps: npm ci in $oracles"

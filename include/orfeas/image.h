@@ -41,7 +41,12 @@ typedef struct orfeas_image {
 } orfeas_image;
 
 typedef struct orfeas_decode_limits {
-    uint64_t max_pixels; /* 0 = ORFEAS_DEFAULT_MAX_PIXELS */
+    uint64_t max_pixels; /* 0 = ORFEAS_DEFAULT_MAX_PIXELS; checked on the full size */
+    /* 0 = full size. Otherwise the decoder may return a smaller image whose
+     * long side is still at least this: JPEG uses libjpeg's DCT scaling by
+     * n/8, far cheaper than a full decode and a resize; PNG and WebP ignore
+     * it. */
+    uint32_t min_long_side;
 } orfeas_decode_limits;
 
 typedef struct orfeas_image_info {

@@ -6,6 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+static int log_json;
+
+void cli_log_json(int enabled)
+{
+    log_json = enabled;
+}
+
 static void stderr_log(void *userdata, orfeas_log_level level, const char *message)
 {
     (void)userdata;
@@ -13,6 +20,23 @@ static void stderr_log(void *userdata, orfeas_log_level level, const char *messa
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
+    if (log_json) {
+        /* A message that is already a JSON object (access lines) is embedded. */
+        fprintf(stderr, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                ts.tv_nsec / 1000000, orfeas_log_level_name(level));
+        if (message[0] == '{') {
+            fprintf(stderr, "\"data\":%s}\n", message);
+        } else {
+            fputs("\"msg\":\"", stderr);
+            for (const char *c = message; *c; c++) {
+                if (*c == '"' || *c == '\\') fputc('\\', stderr);
+                if ((unsigned char)*c >= 0x20) fputc(*c, stderr);
+            }
+            fputs("\"}\n", stderr);
+        }
+        return;
+    }
     fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n", tm.tm_year + 1900,
             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
             orfeas_log_level_name(level), message);
@@ -28,6 +52,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: orfeas <command> [options]\n\n"
                  "commands:\n"
                  "  generate   turn an image into a closed 3D model (STL, OBJ, PLY, GLB)\n"
+                 "  serve      run the HTTP API server (127.0.0.1:5000 by default)\n"
                  "  gpu-stats  device memory, recommended precision and batch size\n"
                  "  version    print the version and what was compiled in\n"
                  "  help       this text\n\n"
@@ -44,6 +69,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "generate") == 0) return cli_generate(argc - 1, argv + 1);
     if (strcmp(cmd, "gpu-stats") == 0) return cli_gpu_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cli_version(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

@@ -22,15 +22,28 @@
 
 int stage_decode(job *j)
 {
-    int err = orfeas_image_decode(j->input->image, j->input->image_size, job_limits(j),
-                                  ORFEAS_PIXELS_RGBA8, &j->source);
+    /* When the image is much larger than the working grid, let the decoder
+     * scale down (JPEG DCT scaling) to no less than the working side, nor
+     * the segmentation's input side, so the foreground is found on the same
+     * detail as from a full decode. The stats keep the full size. */
+    orfeas_decode_limits limits = job_limits(j) ? *job_limits(j) : (orfeas_decode_limits){0, 0};
+    orfeas_image_info info;
+    int err = orfeas_image_probe(j->input->image, j->input->image_size, &limits, &info);
     if (err) return err;
-    j->stats->source_width = j->source.width;
-    j->stats->source_height = j->source.height;
+    uint32_t want = orfeas_quality_long_side(j->params.quality);
+    if (want < SEGMENT_INPUT_SIDE) want = SEGMENT_INPUT_SIDE;
+    limits.min_long_side =
+        (info.width > info.height ? info.width : info.height) >= 2 * want ? want : 0;
+    err = orfeas_image_decode(j->input->image, j->input->image_size, &limits, ORFEAS_PIXELS_RGBA8,
+                              &j->source);
+    if (err) return err;
+    j->stats->source_width = info.width;
+    j->stats->source_height = info.height;
     double side = orfeas_quality_long_side(j->params.quality);
-    double scale = side / (j->source.width > j->source.height ? j->source.width : j->source.height);
-    j->w = (uint32_t)lround(j->source.width * scale);
-    j->h = (uint32_t)lround(j->source.height * scale);
+    /* From the full size, so the grid does not depend on the decode scale. */
+    double scale = side / (info.width > info.height ? info.width : info.height);
+    j->w = (uint32_t)lround(info.width * scale);
+    j->h = (uint32_t)lround(info.height * scale);
     if (j->w < 2) j->w = 2;
     if (j->h < 2) j->h = 2;
     return 0;

@@ -139,6 +139,22 @@ static void fail_code(struct jpeg_job *job, int code)
     longjmp(job->jump, 1);
 }
 
+/* The smallest n/8 scale whose long side is still at least min_long_side
+ * (libjpeg rounds output sides up). The pixel limit was checked on the full
+ * size in read_header. */
+static void choose_scale(j_decompress_ptr c, uint32_t want)
+{
+    uint64_t side = c->image_width > c->image_height ? c->image_width : c->image_height;
+    if (want == 0 || want >= side) return;
+    for (unsigned num = 1; num < 8; num++) {
+        if ((side * num + 7) / 8 >= want) {
+            c->scale_num = num;
+            c->scale_denom = 8;
+            return;
+        }
+    }
+}
+
 __attribute__((noinline)) static void decode_body(struct jpeg_job *job)
 {
     j_decompress_ptr c = &job->cinfo;
@@ -151,6 +167,7 @@ __attribute__((noinline)) static void decode_body(struct jpeg_job *job)
     else
         c->out_color_space = grey16 ? JCS_GRAYSCALE : JCS_EXT_RGBA;
     c->dct_method = JDCT_ISLOW; /* the exact one: same pixels everywhere */
+    choose_scale(c, job->limits ? job->limits->min_long_side : 0);
     jpeg_start_decompress(c);
 
     uint32_t w = c->output_width, h = c->output_height;

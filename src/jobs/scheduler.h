@@ -1,0 +1,119 @@
+/* Jobs and the scheduler: a bounded queue, worker threads, per-job state,
+ * progress, cancel and timeout. Jobs are reference counted: every pointer
+ * handed out holds a reference the caller drops with orfeas_job_unref. */
+#ifndef ORFEAS_JOBS_SCHEDULER_H
+#define ORFEAS_JOBS_SCHEDULER_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "orfeas/orfeas.h"
+
+typedef enum orfeas_job_state {
+    ORFEAS_JOB_QUEUED = 0,
+    ORFEAS_JOB_RUNNING,
+    ORFEAS_JOB_COMPLETED,
+    ORFEAS_JOB_FAILED,
+    ORFEAS_JOB_CANCELLED
+} orfeas_job_state;
+
+const char *orfeas_job_state_name(orfeas_job_state state);
+
+/* What a job is asked to do; the scheduler takes ownership of the buffers
+ * (malloc'd) on submit, whatever the result. */
+typedef struct orfeas_job_request {
+    uint8_t *image, *mask, *depth;
+    size_t image_size, mask_size, depth_size;
+    orfeas_params params;
+} orfeas_job_request;
+void orfeas_job_request_free(orfeas_job_request *req);
+
+typedef struct orfeas_job orfeas_job;
+typedef struct orfeas_scheduler orfeas_scheduler;
+
+typedef struct orfeas_scheduler_config {
+    int workers;       /* threads running jobs */
+    int queue_max;     /* queued (not yet running) jobs at most */
+    int job_timeout_s; /* 0 = none */
+    orfeas_decode_limits limits;
+} orfeas_scheduler_config;
+
+/* Finished jobs kept for lookups by default; the oldest beyond are evicted. */
+#define ORFEAS_SCHEDULER_KEEP_FINISHED 1000
+/* Bytes of meshes and results kept for finished jobs at most (oldest go first). */
+#define ORFEAS_SCHEDULER_KEEP_BYTES ((uint64_t)512 << 20)
+
+/* The pipeline's signature (orfeas_generate). */
+typedef int (*orfeas_generate_fn)(const orfeas_input *input, const orfeas_params *params,
+                                  const orfeas_generate_options *options, orfeas_mesh *mesh,
+                                  orfeas_generate_stats *stats);
+
+/* Less common knobs, mostly for tests; zero means the default. */
+typedef struct orfeas_scheduler_tuning {
+    int keep_finished;           /* 0 = ORFEAS_SCHEDULER_KEEP_FINISHED */
+    int job_timeout_ms;          /* > 0 overrides config->job_timeout_s */
+    orfeas_generate_fn generate; /* NULL = orfeas_generate */
+} orfeas_scheduler_tuning;
+
+/* vram may be NULL (host memory). Metrics may be NULL. */
+struct orfeas_metrics;
+int orfeas_scheduler_create(const orfeas_scheduler_config *config, orfeas_vram *vram,
+                            struct orfeas_metrics *metrics, orfeas_scheduler **out);
+/* The same with tuning (may be NULL). */
+int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
+                                  const orfeas_scheduler_tuning *tuning, orfeas_vram *vram,
+                                  struct orfeas_metrics *metrics, orfeas_scheduler **out);
+/* Stops taking jobs and cancels the queued ones at once, waits up to grace_s
+ * for running ones, cancels the rest, joins the workers and drops the
+ * scheduler. Jobs still referenced stay readable (snapshot, result, wait)
+ * after it returns: every job holds the scheduler's shared state alive. */
+void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s);
+
+/* ORFEAS_EBUSY when the queue is full or the scheduler is draining. The
+ * request's buffers are taken over (and *req zeroed) whatever the result.
+ * job may be NULL when the caller needs no reference. */
+int orfeas_scheduler_submit(orfeas_scheduler *s, orfeas_job_request *req, orfeas_job **job);
+/* NULL when unknown. */
+orfeas_job *orfeas_scheduler_find(orfeas_scheduler *s, const char *id);
+/* Sets the cancel flag; a queued job is cancelled at once. 0 also when the
+ * job had already finished (its state says how). */
+int orfeas_scheduler_cancel(orfeas_scheduler *s, orfeas_job *job);
+uint32_t orfeas_scheduler_queue_depth(orfeas_scheduler *s);
+/* By orfeas_job_state: queued and running now; completed, failed and
+ * cancelled since start (eviction does not lower them). */
+void orfeas_scheduler_counts(orfeas_scheduler *s, uint64_t counts[5]);
+/* Refuses new jobs from now on (shutdown). */
+void orfeas_scheduler_drain(orfeas_scheduler *s);
+
+void orfeas_job_ref(orfeas_job *job);
+void orfeas_job_unref(orfeas_job *job);
+/* Blocks until the job is finished (completed, failed or cancelled);
+ * timeout_ms < 0 waits for ever. 0 when finished, ORFEAS_ETIMEOUT else. */
+int orfeas_job_wait(orfeas_job *job, int timeout_ms);
+
+typedef struct orfeas_job_snapshot {
+    char id[37];
+    orfeas_job_state state;
+    double progress;         /* 0..100 */
+    const char *stage;       /* "queued", a pipeline stage, "export" or "done" */
+    uint32_t queue_position; /* 1-based while queued, else 0 */
+    int error;               /* ORFEAS_E* when failed */
+    char error_message[200];
+    orfeas_format format;
+    orfeas_generate_stats stats; /* when completed */
+    uint32_t vertices, triangles;
+    size_t result_size;
+    double created, started, finished; /* unix seconds; 0 when not yet */
+} orfeas_job_snapshot;
+void orfeas_job_snapshot_get(orfeas_job *job, orfeas_job_snapshot *out);
+
+/* The result bytes in the job's format, valid while the caller holds its
+ * reference; ORFEAS_ENOTREADY while queued or running, the job's error when
+ * it failed or was cancelled. The same for export and thumbnail. */
+int orfeas_job_result(orfeas_job *job, const uint8_t **data, size_t *size);
+/* The result in another format (exported from the kept mesh). */
+int orfeas_job_export(orfeas_job *job, orfeas_format format, orfeas_buffer *out);
+/* A PNG preview rendered from the kept mesh (cached after the first call). */
+int orfeas_job_thumbnail(orfeas_job *job, const uint8_t **data, size_t *size);
+
+#endif

@@ -1,0 +1,316 @@
+/* The daemon: accept, buffer the body within limits, authenticate, route,
+ * log one line per request, and shut down gracefully. */
+#include "server/server_internal.h"
+#include "orfeas/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+double server_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+typedef struct route {
+    const char *method;
+    const char *prefix; /* path, or the part before a {id} */
+    const char *suffix; /* after the {id}; NULL: exact path */
+    const char *name;
+    route_handler handler;
+} route;
+
+static const route routes[] = {
+    {"GET", "/api/health", NULL, "health", handle_health},
+    {"GET", "/api/v1/gpu/stats", NULL, "gpu_stats", handle_gpu_stats},
+    {"POST", "/api/v1/generate", NULL, "generate", handle_generate},
+    {"POST", "/api/v1/generate-progressive", NULL, "generate_progressive", handle_progressive},
+    {"POST", "/api/v1/jobs", NULL, "job_create", handle_job_create},
+    {"GET", "/api/v1/jobs/", "/result", "job_result", handle_job_result},
+    {"GET", "/api/v1/jobs/", "/thumbnail.png", "job_thumbnail", handle_job_thumbnail},
+    {"GET", "/api/v1/jobs/", "", "job_status", handle_job_status},
+    {"DELETE", "/api/v1/jobs/", "", "job_cancel", handle_job_cancel},
+    {"GET", "/metrics", NULL, "metrics", handle_metrics},
+    {"GET", "/api/v1/openapi.json", NULL, "openapi", handle_openapi},
+    {"GET", "/", NULL, "index", handle_index},
+};
+#define ROUTE_COUNT (sizeof routes / sizeof routes[0])
+
+/* Matches url against a route; for {id} routes copies the id (up to the
+ * suffix) into param. Returns 1 on a path match. */
+static int match_path(const route *rt, const char *url, char *param, size_t param_size)
+{
+    size_t plen = strlen(rt->prefix);
+    if (!rt->suffix) return strcmp(url, rt->prefix) == 0;
+    if (strncmp(url, rt->prefix, plen) != 0) return 0;
+    const char *id = url + plen;
+    size_t id_len = strcspn(id, "/");
+    if (id_len == 0 || strcmp(id + id_len, rt->suffix) != 0) return 0;
+    if (id_len >= param_size) id_len = param_size - 1; /* the handler rejects it */
+    memcpy(param, id, id_len);
+    param[id_len] = '\0';
+    return 1;
+}
+
+/* Constant time in the length of the expected key. */
+static int key_matches(const char *given, const char *expected)
+{
+    size_t n = strlen(expected), m = given ? strlen(given) : 0;
+    unsigned diff = (unsigned)(n ^ m);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)expected[i] ^ (unsigned char)(i < m ? given[i] : 0);
+    return diff == 0;
+}
+
+static int authorized(request *r)
+{
+    const char *key = r->server->config.api_key;
+    if (!key[0]) return 1;
+    const char *auth = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) return 0;
+    return key_matches(auth + 7, key);
+}
+
+static enum MHD_Result dispatch(request *r)
+{
+    orfeas_server *s = r->server;
+    char param[64] = "";
+    int path_known = 0;
+    for (size_t i = 0; i < ROUTE_COUNT; i++) {
+        char candidate[64] = "";
+        if (!match_path(&routes[i], r->url, candidate, sizeof candidate)) continue;
+        path_known = 1;
+        if (strcmp(routes[i].method, r->method) != 0) continue;
+        r->route = routes[i].name;
+        memcpy(param, candidate, sizeof param);
+        if (strcmp(routes[i].name, "health") != 0 && !authorized(r))
+            return respond_error(r, ORFEAS_EUNAUTHORIZED,
+                                 "missing or wrong API key (Authorization: Bearer)");
+        if (r->body_too_large) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "the body exceeds the %llu-byte limit (--max-upload)",
+                     (unsigned long long)s->config.max_upload);
+            return respond_error(r, ORFEAS_ETOOBIG, msg);
+        }
+        return routes[i].handler(r, routes[i].suffix ? param : NULL);
+    }
+    r->route = "unmatched";
+    if (path_known) return respond_error(r, ORFEAS_EMETHOD, NULL);
+    return respond_error(r, ORFEAS_ENOTFOUND, NULL);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
+{
+    (void)version;
+    orfeas_server *s = cls;
+    request *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->server = s;
+        r->conn = conn;
+        r->method = method;
+        r->url = url;
+        r->route = "unmatched";
+        r->start_ms = server_now_ms();
+        *con_cls = r;
+        /* Refuse a declared oversize body before reading any of it. */
+        const char *length =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (length && strtoull(length, NULL, 10) > s->config.max_upload) {
+            /* Answer 413 before reading any of it; MHD closes afterwards. */
+            r->body_too_large = 1;
+            return dispatch(r);
+        }
+        return MHD_YES;
+    }
+    if (r->status) {
+        /* Answered early: the rest of the body is dropped. */
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        if (r->body.size + *upload_data_size > s->config.max_upload ||
+            orfeas_buffer_append(&r->body, upload_data, *upload_data_size)) {
+            r->body_too_large = 1;
+            *upload_data_size = 0;
+            return dispatch(r);
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    return dispatch(r);
+}
+
+static void json_escape(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    for (; *in && o + 7 < size; in++) {
+        unsigned char c = (unsigned char)*in;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\', out[o++] = (char)c;
+        } else if (c < 0x20) {
+            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = '\0';
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    orfeas_server *s = cls;
+    request *r = *con_cls;
+    if (!r) return;
+    double ms = server_now_ms() - r->start_ms;
+    int status = r->status ? r->status : 499; /* the client went away first */
+    if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->status) status = 499;
+    orfeas_metrics_request(s->metrics, r->route, status, ms / 1e3);
+    if (strcmp(s->config.log_format, "json") == 0) {
+        char path[512];
+        json_escape(r->url, path, sizeof path);
+        ORFEAS_INFO("{\"event\":\"request\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,"
+                    "\"ms\":%.1f,\"route\":\"%s\"%s%s%s}",
+                    r->method, path, status, ms, r->route, r->job_id[0] ? ",\"job\":\"" : "",
+                    r->job_id, r->job_id[0] ? "\"" : "");
+    } else {
+        ORFEAS_INFO("%s %s %d %.1f ms%s%s", r->method, r->url, status, ms,
+                    r->job_id[0] ? " job " : "", r->job_id);
+    }
+    orfeas_buffer_free(&r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+static int is_loopback(const char *host)
+{
+    return strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost") == 0 ||
+           strcmp(host, "::1") == 0 || strncmp(host, "127.", 4) == 0;
+}
+
+static int bind_address(const orfeas_server_config *c, struct sockaddr_storage *ss, socklen_t *len,
+                        int *ipv6)
+{
+    memset(ss, 0, sizeof *ss);
+    const char *host = strcmp(c->host, "localhost") == 0 ? "127.0.0.1" : c->host;
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)c->port);
+        *len = sizeof *v4;
+        *ipv6 = 0;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)c->port);
+        *len = sizeof *v6;
+        *ipv6 = 1;
+        return 0;
+    }
+    return ORFEAS_EINVAL;
+}
+
+int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out, char *err,
+                        size_t err_size)
+{
+    *out = NULL;
+    if (config->api_key[0] == '\0' && !is_loopback(config->host) &&
+        !config->allow_unauthenticated) {
+        snprintf(
+            err, err_size,
+            "refusing to bind %s without --api-key; pass --allow-unauthenticated to do it anyway",
+            config->host);
+        return ORFEAS_EINVAL;
+    }
+    struct sockaddr_storage addr;
+    socklen_t addr_len;
+    int ipv6;
+    if (bind_address(config, &addr, &addr_len, &ipv6)) {
+        snprintf(err, err_size, "--host: '%s' is not an IPv4 or IPv6 address", config->host);
+        return ORFEAS_EINVAL;
+    }
+    orfeas_server *s = calloc(1, sizeof *s);
+    if (!s) return ORFEAS_ENOMEM;
+    s->config = *config;
+    atomic_store(&s->state, SERVER_STARTING);
+    char why[256] = "";
+    int rc = orfeas_device_open(config->device, &s->device, why, sizeof why);
+    if (rc) {
+        snprintf(err, err_size, "--device: %s", why);
+        free(s);
+        return rc;
+    }
+    orfeas_vram_config vc;
+    orfeas_vram_config_init(&vc);
+    vc.monitor_interval_s = config->monitor_interval_s;
+    rc = orfeas_vram_create(s->device, &vc, &s->vram);
+    if (!rc) rc = orfeas_metrics_create(&s->metrics);
+    if (!rc) {
+        orfeas_scheduler_config sc = {.workers = config->workers,
+                                      .queue_max = config->queue_max,
+                                      .job_timeout_s = config->job_timeout_s,
+                                      .limits = {.max_pixels = config->max_pixels}};
+        rc = orfeas_scheduler_create(&sc, s->vram, s->metrics, &s->scheduler);
+    }
+    if (rc) {
+        snprintf(err, err_size, "starting: %s", orfeas_strerror(rc));
+        orfeas_server_stop(s);
+        return rc;
+    }
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0);
+    s->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->connection_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned int)config->max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)64 * 1024, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (!s->daemon) {
+        snprintf(err, err_size, "cannot listen on %s:%d (in use, or not allowed)", config->host,
+                 config->port);
+        orfeas_server_stop(s);
+        return ORFEAS_EIO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : config->port;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    s->started_at = ts.tv_sec + ts.tv_nsec / 1e9;
+    atomic_store(&s->state, SERVER_RUNNING);
+    *out = s;
+    return 0;
+}
+
+int orfeas_server_port(const orfeas_server *s)
+{
+    return s->port;
+}
+
+void orfeas_server_stop(orfeas_server *s)
+{
+    if (!s) return;
+    atomic_store(&s->state, SERVER_DRAINING);
+    /* Stop accepting first; running jobs get the grace period; then the
+     * connections (whose handlers may wait on jobs) are closed. */
+    if (s->daemon) MHD_quiesce_daemon(s->daemon);
+    if (s->scheduler) orfeas_scheduler_drain(s->scheduler);
+    if (s->scheduler) orfeas_scheduler_destroy(s->scheduler, s->config.grace_s);
+    if (s->daemon) MHD_stop_daemon(s->daemon);
+    orfeas_metrics_destroy(s->metrics);
+    orfeas_vram_destroy(s->vram);
+    orfeas_device_close(s->device);
+    free(s);
+}
