@@ -49,9 +49,10 @@ int cli_serve(int argc, char **argv)
         fprintf(stderr, "orfeas serve: %s\n", err);
         return orfeas_error_exit_status(rc);
     }
-    ORFEAS_INFO("listening on http://%s%s%s:%d/ (device %s)", strchr(config.host, ':') ? "[" : "",
-                config.host, strchr(config.host, ':') ? "]" : "", orfeas_server_port(server),
-                config.device);
+    /* Printed whatever the log level: scripts read the port from it. */
+    fprintf(stderr, "orfeas %s listening on http://%s%s%s:%d/ (device %s)\n", ORFEAS_ENGINE_VERSION,
+            strchr(config.host, ':') ? "[" : "", config.host, strchr(config.host, ':') ? "]" : "",
+            orfeas_server_port(server), config.device);
     int sig = 0;
     sigwait(&stop, &sig);
     ORFEAS_INFO("%s: draining (grace %d s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", config.grace_s);
