@@ -217,5 +217,11 @@ if "$orfeas" serve --host 0.0.0.0 --port 0 2>"$work/refuse.txt"; then bad "bound
     grep -q 'api-key' "$work/refuse.txt" && ok || bad "refusal message"
 fi
 
+# Every option of `orfeas serve --help` is documented in docs/server.md.
+"$orfeas" serve --help >"$work/serve_help.txt"
+for flag in $(grep -oE -- '^  --[a-z-]+' "$work/serve_help.txt" | tr -d ' '); do
+    grep -q -- "\`$flag\`" "$here/../docs/server.md" && ok || bad "$flag missing from docs/server.md"
+done
+
 echo "test_server_api: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
