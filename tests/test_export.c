@@ -325,7 +325,18 @@ static void test_glb(const orfeas_mesh *m, int with_colors)
         CHECK(num(col, "count") == m->vertex_count && num(col, "componentType") == 5121);
         CHECK(cJSON_IsTrue(item(col, "normalized")));
         const cJSON *cv = cJSON_GetArrayItem(views, (int)num(col, "bufferView"));
-        CHECK(memcmp(bin + (size_t)num(cv, "byteOffset"), m->colors, 4 * m->vertex_count) == 0);
+        /* COLOR_0 is linear (glTF 2.0 §3.7.2.1): the sRGB bytes converted
+         * with the sRGB transfer function (IEC 61966-2-1), alpha unchanged. */
+        const uint8_t *got = bin + (size_t)num(cv, "byteOffset");
+        int worst = 0;
+        for (size_t i = 0; i < 4 * (size_t)m->vertex_count; i++) {
+            double c = m->colors[i] / 255.0;
+            double lin = c <= 0.04045 ? c / 12.92 : pow((c + 0.055) / 1.055, 2.4);
+            int want = (i & 3) == 3 ? m->colors[i] : (int)lround(lin * 255.0);
+            int d = abs(got[i] - want);
+            if (d > worst) worst = d;
+        }
+        CHECKF(worst <= 1, "COLOR_0 off by %d from the sRGB-to-linear conversion", worst);
     }
     /* min/max are exactly the float extremes. */
     for (int k = 0; k < 3; k++) {

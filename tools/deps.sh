@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what orfeas needs to build and test, only what is missing:
-# Debian packages with apt-get, npm packages (the test oracles) from the lock file.
+# Debian packages with apt-get, npm packages (test oracles, the web page) from the lock files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +9,7 @@ packages=(
     libspng-dev libpng-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
     libmeshoptimizer-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev
     libhiredis-dev libopenblas-dev libcurl4-openssl-dev
-    admesh assimp-utils curl prometheus
+    admesh assimp-utils curl prometheus chromium
 )
 # node and npm may come from outside Debian (then Debian's npm conflicts).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
@@ -33,4 +33,12 @@ oracles=tools/oracles
 if [[ ! -d $oracles/node_modules/gltf-validator ]] || [[ $oracles/package-lock.json -nt $oracles/node_modules/.package-lock.json ]]; then
     echo "deps: npm ci in $oracles"
     (cd "$oracles" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The web page's three.js (embedded into the binary at build time) and the
+# browser test's playwright-core (drives Debian's chromium; never downloads one).
+web=web
+if [[ ! -d $web/node_modules/three ]] || [[ $web/package-lock.json -nt $web/node_modules/.package-lock.json ]]; then
+    echo "deps: npm ci in $web"
+    (cd "$web" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -21,6 +21,21 @@ int orfeas_export_glb_(const orfeas_mesh *mesh, int with_colors, orfeas_buffer *
 int orfeas_write_all_fd_(int fd, const void *data, size_t size);
 
 /* Little-endian stores: byte shifts, so the output is the same on any host. */
+/* The unnormalised normal of triangle t (twice its area, outward for a
+ * counter-clockwise triangle). */
+static inline void orfeas_triangle_normal_(const orfeas_mesh *mesh, size_t t, double n[3])
+{
+    const uint32_t *tri = mesh->indices + 3 * t;
+    const float *a = mesh->positions + 3 * (size_t)tri[0];
+    const float *b = mesh->positions + 3 * (size_t)tri[1];
+    const float *c = mesh->positions + 3 * (size_t)tri[2];
+    double u[3] = {(double)b[0] - a[0], (double)b[1] - a[1], (double)b[2] - a[2]};
+    double v[3] = {(double)c[0] - a[0], (double)c[1] - a[1], (double)c[2] - a[2]};
+    n[0] = u[1] * v[2] - u[2] * v[1];
+    n[1] = u[2] * v[0] - u[0] * v[2];
+    n[2] = u[0] * v[1] - u[1] * v[0];
+}
+
 static inline void orfeas_put_u32le_(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)v;

@@ -118,16 +118,10 @@ static int vertex_normals(const orfeas_mesh *mesh, double **out)
     if (nv > SIZE_MAX / (3 * sizeof(double))) return ORFEAS_ENOMEM;
     double *acc = calloc(nv * 3, sizeof(double));
     if (!acc) return ORFEAS_ENOMEM;
-    const float *pos = mesh->positions;
     for (size_t t = 0; t < nt; t++) {
         const uint32_t *tri = mesh->indices + 3 * t;
-        const float *a = pos + 3 * (size_t)tri[0];
-        const float *b = pos + 3 * (size_t)tri[1];
-        const float *c = pos + 3 * (size_t)tri[2];
-        double u[3] = {(double)b[0] - a[0], (double)b[1] - a[1], (double)b[2] - a[2]};
-        double v[3] = {(double)c[0] - a[0], (double)c[1] - a[1], (double)c[2] - a[2]};
-        double n[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
-                       u[0] * v[1] - u[1] * v[0]};
+        double n[3];
+        orfeas_triangle_normal_(mesh, t, n);
         for (int k = 0; k < 3; k++)
             for (int j = 0; j < 3; j++)
                 acc[3 * (size_t)tri[k] + (size_t)j] += n[j];
@@ -135,6 +129,25 @@ static int vertex_normals(const orfeas_mesh *mesh, double **out)
     *out = acc;
     return 0;
 }
+
+/* glTF's COLOR_0 is linear; the mesh holds sRGB bytes from the image.
+ * Tabulated (not computed with powf) so the bytes never depend on libm. */
+static const uint8_t srgb_to_linear[256] = {
+    0,   0,   0,   0,   0,   0,   0,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   1,   2,
+    2,   2,   2,   2,   2,   2,   2,   3,   3,   3,   3,   3,   3,   4,   4,   4,   4,   4,   5,
+    5,   5,   5,   6,   6,   6,   6,   7,   7,   7,   8,   8,   8,   8,   9,   9,   9,   10,  10,
+    10,  11,  11,  12,  12,  12,  13,  13,  13,  14,  14,  15,  15,  16,  16,  17,  17,  17,  18,
+    18,  19,  19,  20,  20,  21,  22,  22,  23,  23,  24,  24,  25,  25,  26,  27,  27,  28,  29,
+    29,  30,  30,  31,  32,  32,  33,  34,  35,  35,  36,  37,  37,  38,  39,  40,  41,  41,  42,
+    43,  44,  45,  45,  46,  47,  48,  49,  50,  51,  51,  52,  53,  54,  55,  56,  57,  58,  59,
+    60,  61,  62,  63,  64,  65,  66,  67,  68,  69,  70,  71,  72,  73,  74,  76,  77,  78,  79,
+    80,  81,  82,  84,  85,  86,  87,  88,  90,  91,  92,  93,  95,  96,  97,  99,  100, 101, 103,
+    104, 105, 107, 108, 109, 111, 112, 114, 115, 116, 118, 119, 121, 122, 124, 125, 127, 128, 130,
+    131, 133, 134, 136, 138, 139, 141, 142, 144, 146, 147, 149, 151, 152, 154, 156, 157, 159, 161,
+    163, 164, 166, 168, 170, 171, 173, 175, 177, 179, 181, 183, 184, 186, 188, 190, 192, 194, 196,
+    198, 200, 202, 204, 206, 208, 210, 212, 214, 216, 218, 220, 222, 224, 226, 229, 231, 233, 235,
+    237, 239, 242, 244, 246, 248, 250, 253, 255,
+};
 
 int orfeas_export_glb_(const orfeas_mesh *mesh, int with_colors, orfeas_buffer *out)
 {
@@ -209,7 +222,11 @@ int orfeas_export_glb_(const orfeas_mesh *mesh, int with_colors, orfeas_buffer *
             orfeas_put_f32le_(p + 12 * i + 4 * (size_t)k, f[k]);
     }
     free(normals);
-    if (with_colors) memcpy(orfeas_buffer_tail_(out, 4 * nv), mesh->colors, 4 * nv);
+    if (with_colors) {
+        uint8_t *col = orfeas_buffer_tail_(out, 4 * nv);
+        for (size_t i = 0; i < 4 * nv; i++)
+            col[i] = (i & 3) == 3 ? mesh->colors[i] : srgb_to_linear[mesh->colors[i]];
+    }
     p = orfeas_buffer_tail_(out, 12 * nt);
     for (size_t i = 0; i < 3 * nt; i++)
         orfeas_put_u32le_(p + 4 * i, mesh->indices[i]);

@@ -27,10 +27,8 @@ int orfeas_export_stl_(const orfeas_mesh *mesh, orfeas_buffer *out)
         const float *a = pos + 3 * (size_t)tri[0];
         const float *b = pos + 3 * (size_t)tri[1];
         const float *c = pos + 3 * (size_t)tri[2];
-        double u[3] = {(double)b[0] - a[0], (double)b[1] - a[1], (double)b[2] - a[2]};
-        double v[3] = {(double)c[0] - a[0], (double)c[1] - a[1], (double)c[2] - a[2]};
-        double nrm[3] = {u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2],
-                         u[0] * v[1] - u[1] * v[0]};
+        double nrm[3];
+        orfeas_triangle_normal_(mesh, t, nrm);
         double len = sqrt(nrm[0] * nrm[0] + nrm[1] * nrm[1] + nrm[2] * nrm[2]);
         /* A zero normal is the STL convention for "compute it yourself". */
         double inv = len > 0 ? 1.0 / len : 0.0;

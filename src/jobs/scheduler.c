@@ -11,6 +11,7 @@
  * reference counted too; every job holds a reference, so a handler still
  * holding a job after orfeas_scheduler_destroy can read and wait on it. */
 #include "jobs/scheduler.h"
+#include "cache/cache.h"
 #include "server/metrics.h"
 
 #include <errno.h>
@@ -48,6 +49,8 @@ struct orfeas_job {
     orfeas_job *hnext;                 /* hash chain */
     orfeas_job *fnext;                 /* finished list, oldest first */
     uint64_t kept_bytes;               /* mesh + result, once finished */
+    int interest;                      /* sync waiters (coalesced ones too) */
+    int pinned;                        /* an async submit wants it regardless */
 };
 
 struct orfeas_scheduler {
@@ -324,6 +327,19 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
             snprintf(stats.error_detail, sizeof stats.error_detail, "exporting %s: %s",
                      orfeas_format_name(job->req.params.format), orfeas_strerror(err));
     }
+    /* Stored before the job is marked finished: a request arriving in
+     * between finds the result in the cache, not a gap. A full disk fails
+     * the job (storage_full) rather than leaving a result that would be
+     * lost on restart. */
+    if (!err && s->config.cache && job->req.cache_key[0]) {
+        orfeas_result_meta meta;
+        orfeas_result_meta_from(&meta, job->id, job->req.params.format, &mesh, &stats);
+        err = orfeas_cache_put(s->config.cache, job->req.cache_key, &meta, result.data,
+                               result.size);
+        if (err)
+            snprintf(stats.error_detail, sizeof stats.error_detail, "storing the result: %s",
+                     orfeas_strerror(err));
+    }
     if (err) {
         orfeas_mesh_free(&mesh);
         orfeas_buffer_free(&result);
@@ -517,7 +533,46 @@ int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
 
 int orfeas_scheduler_submit(orfeas_scheduler *s, orfeas_job_request *req, orfeas_job **out)
 {
+    return orfeas_scheduler_submit_shared(s, req, 0, out, NULL);
+}
+
+/* Under s->mu: the unfinished job with this key, if any (the queue and the
+ * running slots are short: a scan is enough). */
+static orfeas_job *find_inflight_locked(orfeas_scheduler *s, const char *key)
+{
+    if (!key[0]) return NULL;
+    for (int i = 0; i < s->nthreads; i++) {
+        orfeas_job *job = s->slots[i];
+        if (job && !atomic_load(&job->cancel) && strcmp(job->req.cache_key, key) == 0) return job;
+    }
+    for (orfeas_job *job = s->qhead; job; job = job->qnext)
+        if (strcmp(job->req.cache_key, key) == 0) return job;
+    return NULL;
+}
+
+int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
+                                   orfeas_job **out, int *attached)
+{
     if (out) *out = NULL;
+    if (attached) *attached = 0;
+    if (attached && req->cache_key[0]) {
+        pthread_mutex_lock(&s->mu);
+        orfeas_job *same = s->draining ? NULL : find_inflight_locked(s, req->cache_key);
+        if (same) {
+            same->interest++;
+            same->pinned |= pinned;
+            if (out) {
+                orfeas_job_ref(same);
+                *out = same;
+            }
+            pthread_mutex_unlock(&s->mu);
+            *attached = 1;
+            orfeas_job_request_free(req);
+            ORFEAS_INFO("request attached to job %s", same->id);
+            return 0;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
     orfeas_job *job = calloc(1, sizeof *job);
     int rc = job ? make_id(job->id) : ORFEAS_ENOMEM;
     if (rc) {
@@ -533,8 +588,26 @@ int orfeas_scheduler_submit(orfeas_scheduler *s, orfeas_job_request *req, orfeas
     job->state = ORFEAS_JOB_QUEUED;
     job->stage = "queued";
     job->created = unix_s();
+    job->interest = 1;
+    job->pinned = pinned;
 
     pthread_mutex_lock(&s->mu);
+    /* Again: an identical request may have got in meanwhile. */
+    orfeas_job *same =
+        attached && !s->draining ? find_inflight_locked(s, job->req.cache_key) : NULL;
+    if (same) {
+        same->interest++;
+        same->pinned |= pinned;
+        if (out) {
+            orfeas_job_ref(same);
+            *out = same;
+        }
+        pthread_mutex_unlock(&s->mu);
+        *attached = 1;
+        orfeas_job_request_free(&job->req);
+        free(job);
+        return 0;
+    }
     if (s->draining || s->queued >= (uint32_t)s->config.queue_max) {
         int draining = s->draining;
         pthread_mutex_unlock(&s->mu);
@@ -577,6 +650,15 @@ static void cancel_queued_locked(orfeas_scheduler *s, orfeas_job *job, const cha
     set_error(job, ORFEAS_ECANCELLED, why);
     orfeas_job_request_free(&job->req);
     finish_locked(s, job, ORFEAS_JOB_CANCELLED, evicted);
+}
+
+void orfeas_scheduler_abandon(orfeas_scheduler *s, orfeas_job *job)
+{
+    if (!job) return;
+    pthread_mutex_lock(&s->mu);
+    int last = --job->interest <= 0 && !job->pinned;
+    pthread_mutex_unlock(&s->mu);
+    if (last) orfeas_scheduler_cancel(s, job);
 }
 
 int orfeas_scheduler_cancel(orfeas_scheduler *s, orfeas_job *job)
@@ -720,6 +802,50 @@ void orfeas_job_snapshot_get(orfeas_job *job, orfeas_job_snapshot *out)
     out->started = job->started;
     out->finished = job->finished;
     pthread_mutex_unlock(&s->mu);
+}
+
+static int by_created_desc(const void *a, const void *b)
+{
+    const orfeas_job_snapshot *x = a, *y = b;
+    if (x->created != y->created) return x->created < y->created ? 1 : -1;
+    return strcmp(x->id, y->id);
+}
+
+int orfeas_scheduler_list(orfeas_scheduler *s, orfeas_job_snapshot *out, int max)
+{
+    if (!s || max < 0 || (max > 0 && !out)) return ORFEAS_EINVAL;
+    if (max == 0) return 0;
+    /* Take a reference on every job in the table, then snapshot them
+     * unlocked (orfeas_job_snapshot_get locks) and keep the newest. */
+    pthread_mutex_lock(&s->mu);
+    size_t n = 0;
+    for (uint32_t b = 0; b <= s->bucket_mask; b++)
+        for (orfeas_job *job = s->buckets[b]; job; job = job->hnext)
+            n++;
+    orfeas_job **jobs = n ? malloc(n * sizeof *jobs) : NULL;
+    if (!jobs) {
+        pthread_mutex_unlock(&s->mu);
+        return n ? ORFEAS_ENOMEM : 0;
+    }
+    size_t k = 0;
+    for (uint32_t b = 0; b <= s->bucket_mask; b++)
+        for (orfeas_job *job = s->buckets[b]; job; job = job->hnext) {
+            orfeas_job_ref(job);
+            jobs[k++] = job;
+        }
+    pthread_mutex_unlock(&s->mu);
+    orfeas_job_snapshot *all = malloc(n * sizeof *all);
+    for (size_t i = 0; i < n; i++) {
+        if (all) orfeas_job_snapshot_get(jobs[i], &all[i]);
+        orfeas_job_unref(jobs[i]);
+    }
+    free(jobs);
+    if (!all) return ORFEAS_ENOMEM;
+    qsort(all, n, sizeof *all, by_created_desc);
+    int count = n < (size_t)max ? (int)n : max;
+    if (count) memcpy(out, all, (size_t)count * sizeof *out);
+    free(all);
+    return count;
 }
 
 /* 0 when completed (the kept data may be read without the lock from now

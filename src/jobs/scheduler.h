@@ -25,6 +25,10 @@ typedef struct orfeas_job_request {
     uint8_t *image, *mask, *depth;
     size_t image_size, mask_size, depth_size;
     orfeas_params params;
+    /* Optional dedup key (cache/key.h): an identical keyed job still queued
+     * or running is shared instead of run again, and the result is stored
+     * in the cache. Empty: neither. */
+    char cache_key[65];
 } orfeas_job_request;
 void orfeas_job_request_free(orfeas_job_request *req);
 
@@ -36,6 +40,7 @@ typedef struct orfeas_scheduler_config {
     int queue_max;     /* queued (not yet running) jobs at most */
     int job_timeout_s; /* 0 = none */
     orfeas_decode_limits limits;
+    struct orfeas_cache *cache; /* optional: results of keyed jobs go there */
 } orfeas_scheduler_config;
 
 /* Finished jobs kept for lookups by default; the oldest beyond are evicted. */
@@ -73,6 +78,17 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s);
  * request's buffers are taken over (and *req zeroed) whatever the result.
  * job may be NULL when the caller needs no reference. */
 int orfeas_scheduler_submit(orfeas_scheduler *s, orfeas_job_request *req, orfeas_job **job);
+/* The same with coalescing: when a job with the same cache_key is queued or
+ * running (and not being cancelled), *job is that one, *attached is set and
+ * the request is dropped. A pinned submit (the async route) keeps the job
+ * alive whoever abandons it; a sync waiter that goes away calls
+ * orfeas_scheduler_abandon instead of cancelling, so that it does not cancel
+ * a job others wait for. */
+int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
+                                   orfeas_job **job, int *attached);
+/* One waiter fewer; the job is cancelled when none is left and no pinned
+ * submit asked for it. */
+void orfeas_scheduler_abandon(orfeas_scheduler *s, orfeas_job *job);
 /* NULL when unknown. */
 orfeas_job *orfeas_scheduler_find(orfeas_scheduler *s, const char *id);
 /* Sets the cancel flag; a queued job is cancelled at once. 0 also when the
@@ -106,6 +122,10 @@ typedef struct orfeas_job_snapshot {
     double created, started, finished; /* unix seconds; 0 when not yet */
 } orfeas_job_snapshot;
 void orfeas_job_snapshot_get(orfeas_job *job, orfeas_job_snapshot *out);
+/* Snapshots of up to max jobs the scheduler knows (queued, running and the
+ * finished ones kept), most recently created first. Returns how many were
+ * written, or a negative ORFEAS_E* code. */
+int orfeas_scheduler_list(orfeas_scheduler *s, orfeas_job_snapshot *out, int max);
 
 /* The result bytes in the job's format, valid while the caller holds its
  * reference; ORFEAS_ENOTREADY while queued or running, the job's error when

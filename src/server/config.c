@@ -45,6 +45,12 @@ static const config_entry table[] = {
     {"max-parts", CONFIG_INT, FIELD(max_parts), 1, 1000, "32", "multipart parts at most"},
     {"grace", CONFIG_INT, FIELD(grace_s), 0, 3600, "30",
      "seconds running jobs get to finish on SIGTERM/SIGINT"},
+    {"cache-mem", CONFIG_SIZE, FIELD(cache_mem), 0, 1e15, "256MiB",
+     "dedup cache: memory tier budget (LRU by bytes)"},
+    {"cache-disk", CONFIG_SIZE, FIELD(cache_disk), 0, 1e15, "2GiB",
+     "dedup cache: disk tier budget under DATA_DIR/cache"},
+    {"cache-ttl", CONFIG_INT, FIELD(cache_ttl_s), 0, 31536000, "3600",
+     "seconds a cached result stays valid (0: no expiry)"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

@@ -31,7 +31,7 @@ enum MHD_Result respond_json(request *r, int status, const char *json)
     return respond_bytes(r, status, "application/json", json, strlen(json), NULL);
 }
 
-static void escape_json(const char *in, char *out, size_t size)
+void json_escape(const char *in, char *out, size_t size)
 {
     size_t o = 0;
     for (; *in && o + 7 < size; in++) {
@@ -51,7 +51,7 @@ enum MHD_Result respond_error(request *r, int err, const char *message)
 {
     int status = orfeas_error_http_status(err);
     char escaped[512], body[768];
-    escape_json(message && *message ? message : orfeas_strerror(err), escaped, sizeof escaped);
+    json_escape(message && *message ? message : orfeas_strerror(err), escaped, sizeof escaped);
     snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"status\":%d}}",
              orfeas_error_code(err), escaped, status);
     const char *retry[] = {"Retry-After", "5", NULL};

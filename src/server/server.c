@@ -1,14 +1,17 @@
 /* The daemon: accept, buffer the body within limits, authenticate, route,
  * log one line per request, and shut down gracefully. */
 #include "server/server_internal.h"
+#include "cache/cache.h"
 #include "orfeas/log.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 
 double server_now_ms(void)
@@ -21,10 +24,14 @@ double server_now_ms(void)
 typedef struct route {
     const char *method;
     const char *prefix; /* path, or the part before a {id} */
-    const char *suffix; /* after the {id}; NULL: exact path */
+    const char *suffix; /* after the {id}; NULL: exact path; ROUTE_REST: prefix */
     const char *name;
     route_handler handler;
 } route;
+
+/* The suffix of a prefix route: any non-empty rest of the path matches and
+ * the handler gets it as param (compared by address). */
+static const char ROUTE_REST[] = "*";
 
 static const route routes[] = {
     {"GET", "/api/health", NULL, "health", handle_health},
@@ -32,13 +39,17 @@ static const route routes[] = {
     {"POST", "/api/v1/generate", NULL, "generate", handle_generate},
     {"POST", "/api/v1/generate-progressive", NULL, "generate_progressive", handle_progressive},
     {"POST", "/api/v1/jobs", NULL, "job_create", handle_job_create},
+    {"GET", "/api/v1/jobs", NULL, "job_list", handle_job_list},
     {"GET", "/api/v1/jobs/", "/result", "job_result", handle_job_result},
     {"GET", "/api/v1/jobs/", "/thumbnail.png", "job_thumbnail", handle_job_thumbnail},
     {"GET", "/api/v1/jobs/", "", "job_status", handle_job_status},
     {"DELETE", "/api/v1/jobs/", "", "job_cancel", handle_job_cancel},
+    {"GET", "/api/v1/cache/stats", NULL, "cache_stats", handle_cache_stats},
+    {"POST", "/api/v1/cache/clear", NULL, "cache_clear", handle_cache_clear},
     {"GET", "/metrics", NULL, "metrics", handle_metrics},
     {"GET", "/api/v1/openapi.json", NULL, "openapi", handle_openapi},
     {"GET", "/", NULL, "index", handle_index},
+    {"GET", "/assets/", ROUTE_REST, "asset", handle_asset},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
@@ -47,6 +58,7 @@ static const route routes[] = {
 static int match_path(const route *rt, const char *url, char *param, size_t param_size)
 {
     size_t plen = strlen(rt->prefix);
+    if (rt->suffix == ROUTE_REST) return strncmp(url, rt->prefix, plen) == 0 && url[plen] != '\0';
     if (!rt->suffix) return strcmp(url, rt->prefix) == 0;
     if (strncmp(url, rt->prefix, plen) != 0) return 0;
     const char *id = url + plen;
@@ -77,6 +89,13 @@ static int authorized(request *r)
     return key_matches(auth + 7, key);
 }
 
+/* Health, and the web page with its assets (no data in them): a browser
+ * loads the page without a key, and the page asks for one on a 401. */
+static int public_route(const char *name)
+{
+    return strcmp(name, "health") == 0 || strcmp(name, "index") == 0 || strcmp(name, "asset") == 0;
+}
+
 static enum MHD_Result dispatch(request *r)
 {
     orfeas_server *s = r->server;
@@ -89,7 +108,7 @@ static enum MHD_Result dispatch(request *r)
         if (strcmp(routes[i].method, r->method) != 0) continue;
         r->route = routes[i].name;
         memcpy(param, candidate, sizeof param);
-        if (strcmp(routes[i].name, "health") != 0 && !authorized(r))
+        if (!public_route(routes[i].name) && !authorized(r))
             return respond_error(r, ORFEAS_EUNAUTHORIZED,
                                  "missing or wrong API key (Authorization: Bearer)");
         if (r->body_too_large) {
@@ -98,6 +117,8 @@ static enum MHD_Result dispatch(request *r)
                      (unsigned long long)s->config.max_upload);
             return respond_error(r, ORFEAS_ETOOBIG, msg);
         }
+        if (routes[i].suffix == ROUTE_REST)
+            return routes[i].handler(r, r->url + strlen(routes[i].prefix));
         return routes[i].handler(r, routes[i].suffix ? param : NULL);
     }
     r->route = "unmatched";
@@ -148,22 +169,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     return dispatch(r);
-}
-
-static void json_escape(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    for (; *in && o + 7 < size; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\', out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -223,6 +228,21 @@ static int bind_address(const orfeas_server_config *c, struct sockaddr_storage *
     return ORFEAS_EINVAL;
 }
 
+/* mkdir -p; 0 or errno. */
+static int make_dirs(const char *path)
+{
+    char buf[1024];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return ENAMETOOLONG;
+    for (char *p = buf + 1;; p++) {
+        if (*p && *p != '/') continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
+        if (!c) return 0;
+        *p = c;
+    }
+}
+
 int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out, char *err,
                         size_t err_size)
 {
@@ -242,6 +262,12 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
         snprintf(err, err_size, "--host: '%s' is not an IPv4 or IPv6 address", config->host);
         return ORFEAS_EINVAL;
     }
+    int dir_err = make_dirs(config->data_dir);
+    if (dir_err) {
+        snprintf(err, err_size, "--data-dir: cannot create %s: %s", config->data_dir,
+                 strerror(dir_err));
+        return ORFEAS_EIO;
+    }
     orfeas_server *s = calloc(1, sizeof *s);
     if (!s) return ORFEAS_ENOMEM;
     s->config = *config;
@@ -258,11 +284,19 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
     vc.monitor_interval_s = config->monitor_interval_s;
     rc = orfeas_vram_create(s->device, &vc, &s->vram);
     if (!rc) rc = orfeas_metrics_create(&s->metrics);
+    char cache_dir[1100];
+    snprintf(cache_dir, sizeof cache_dir, "%s/cache", config->data_dir);
+    orfeas_cache_config cc = {.dir = cache_dir,
+                              .mem_bytes = config->cache_mem,
+                              .disk_bytes = config->cache_disk,
+                              .ttl_s = config->cache_ttl_s};
+    if (!rc) rc = orfeas_cache_create(&cc, &s->cache);
     if (!rc) {
         orfeas_scheduler_config sc = {.workers = config->workers,
                                       .queue_max = config->queue_max,
                                       .job_timeout_s = config->job_timeout_s,
-                                      .limits = {.max_pixels = config->max_pixels}};
+                                      .limits = {.max_pixels = config->max_pixels},
+                                      .cache = s->cache};
         rc = orfeas_scheduler_create(&sc, s->vram, s->metrics, &s->scheduler);
     }
     if (rc) {
@@ -309,6 +343,7 @@ void orfeas_server_stop(orfeas_server *s)
     if (s->scheduler) orfeas_scheduler_drain(s->scheduler);
     if (s->scheduler) orfeas_scheduler_destroy(s->scheduler, s->config.grace_s);
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    orfeas_cache_destroy(s->cache);
     orfeas_metrics_destroy(s->metrics);
     orfeas_vram_destroy(s->vram);
     orfeas_device_close(s->device);

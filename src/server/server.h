@@ -32,6 +32,9 @@ typedef struct orfeas_server_config {
     int max_connections;
     int max_parts;
     int grace_s;
+    uint64_t cache_mem;  /* bytes of the cache's memory tier */
+    uint64_t cache_disk; /* bytes of its disk tier under data_dir/cache */
+    int cache_ttl_s;     /* 0: entries never expire */
 } orfeas_server_config;
 
 /* The config table: flags, ORFEAS_* environment variables and help text. */

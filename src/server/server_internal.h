@@ -18,6 +18,7 @@ struct orfeas_server {
     orfeas_vram *vram;
     orfeas_scheduler *scheduler;
     orfeas_metrics *metrics;
+    struct orfeas_cache *cache; /* the dedup cache (src/cache) */
     atomic_int state;
     atomic_uint_fast64_t requests;
     int port;
@@ -55,6 +56,10 @@ enum MHD_Result respond_bytes(request *r, int status, const char *content_type, 
 /* Takes over a response the handler built (a streaming one) and queues it. */
 enum MHD_Result respond_response(request *r, int status, struct MHD_Response *response);
 
+/* Escapes text for a JSON string (quotes, backslashes, control characters),
+ * truncating to fit size. */
+void json_escape(const char *in, char *out, size_t size);
+
 /* Query-string value or NULL. */
 const char *request_query(request *r, const char *name);
 const char *request_header(request *r, const char *name);
@@ -66,6 +71,7 @@ enum MHD_Result handle_health(request *r, const char *param);
 enum MHD_Result handle_gpu_stats(request *r, const char *param);
 enum MHD_Result handle_generate(request *r, const char *param);
 enum MHD_Result handle_job_create(request *r, const char *param);
+enum MHD_Result handle_job_list(request *r, const char *param);
 enum MHD_Result handle_job_status(request *r, const char *param);
 enum MHD_Result handle_job_result(request *r, const char *param);
 enum MHD_Result handle_job_thumbnail(request *r, const char *param);
@@ -74,5 +80,9 @@ enum MHD_Result handle_progressive(request *r, const char *param);
 enum MHD_Result handle_metrics(request *r, const char *param);
 enum MHD_Result handle_openapi(request *r, const char *param);
 enum MHD_Result handle_index(request *r, const char *param);
+enum MHD_Result handle_cache_stats(request *r, const char *param);
+enum MHD_Result handle_cache_clear(request *r, const char *param);
+/* param: the path after /assets/ */
+enum MHD_Result handle_asset(request *r, const char *param);
 
 #endif

@@ -11,7 +11,9 @@ enum MHD_Result handle_health(request *r, const char *param)
     (void)param;
     orfeas_server *s = r->server;
     int state = atomic_load(&s->state);
-    const char *name = state == SERVER_RUNNING ? "ok" : state == SERVER_DRAINING ? "draining" : "starting";
+    const char *name = state == SERVER_RUNNING    ? "ok"
+                       : state == SERVER_DRAINING ? "draining"
+                                                  : "starting";
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     char body[512];

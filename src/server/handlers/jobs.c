@@ -1,4 +1,6 @@
 /* The async job routes: create, status, result, thumbnail, cancel. */
+#include "cache/cache.h"
+#include "cache/key.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
 
@@ -140,8 +142,16 @@ enum MHD_Result handle_job_create(request *r, const char *param)
         orfeas_job_request_free(&req);
         return respond_error(r, rc, err);
     }
+    /* An identical job queued or running is shared (pinned: this route's
+     * clients poll, they never abandon). */
+    if (orfeas_cache_key(&req, NULL, req.cache_key)) req.cache_key[0] = '\0';
     orfeas_job *job = NULL;
-    rc = orfeas_scheduler_submit(s->scheduler, &req, &job);
+    int attached = 0;
+    rc = orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
+    if (!rc) {
+        orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
+        orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");
+    }
     if (rc == ORFEAS_EBUSY)
         return respond_error(r, rc,
                              atomic_load(&s->state) == SERVER_DRAINING

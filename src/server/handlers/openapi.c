@@ -470,6 +470,12 @@ static void paths_all(doc *d, cJSON *paths)
     content_ref(d, ok_response(d, op, "202", "queued"), "application/json",
                 "#/components/schemas/JobCreated");
 
+    op = operation(d, paths, "/api/v1/jobs", "get", "listJobs", "Recent jobs, newest first",
+                   "{\"jobs\":[...]} with the status object of each; ?limit=N (1..1000, "
+                   "default 20).",
+                   auth_errors, 1);
+    content_type(d, ok_response(d, op, "200", "the jobs"), "application/json", "object", NULL);
+
     op = operation(d, paths, "/api/v1/jobs/{id}", "get", "getJob", "A job's status", NULL,
                    job_errors, 2);
     content_ref(d, ok_response(d, op, "200", "the status"), "application/json",

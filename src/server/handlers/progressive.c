@@ -112,22 +112,6 @@ static int set_line(stream *st, const char *head, const uint8_t *data, size_t si
     return 0;
 }
 
-static void json_escape(const char *in, char *out, size_t size)
-{
-    size_t o = 0;
-    for (; *in && o + 7 < size; in++) {
-        unsigned char c = (unsigned char)*in;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\', out[o++] = (char)c;
-        } else if (c < 0x20) {
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o] = '\0';
-}
-
 /* The error line; the stream ends after it. */
 static void error_line(stream *st, int err, const char *message)
 {

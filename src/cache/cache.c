@@ -1,0 +1,681 @@
+/* Two tiers under one mutex. Every key present in either tier has a node in
+ * one hash table; nodes sit on an age list (newest first: the order of
+ * disk eviction and of the TTL sweep) and, while their bytes are in
+ * memory, on an LRU list. File reads and writes happen outside the lock;
+ * a per-node generation tells whether a file read is still current. */
+#include "cache/cache.h"
+#include "cache/key.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BUCKETS 16384u
+#define MAGIC "ORFC"
+#define FORMAT_VERSION 1u
+
+/* The file header; the payload follows. */
+typedef struct file_header {
+    char magic[4];
+    uint32_t version;
+    uint32_t header_size;
+    uint32_t reserved;
+    uint64_t payload_size;
+    double stored_at; /* unix seconds */
+    uint8_t sha256[32];
+    orfeas_result_meta meta;
+} file_header;
+
+typedef struct node {
+    char key[ORFEAS_SHA256_HEX];
+    orfeas_cache_entry *mem; /* NULL when only on disk */
+    uint64_t disk_size;      /* 0 when not on disk */
+    double stored_at;
+    uint64_t gen;
+    struct node *hnext;
+    struct node *aprev, *anext; /* age list */
+    struct node *lprev, *lnext; /* LRU list (while mem) */
+} node;
+
+struct orfeas_cache {
+    pthread_mutex_t mu;
+    char *dir;
+    uint64_t mem_budget, disk_budget;
+    double ttl_s;
+    double (*now)(void *);
+    void *now_ctx;
+    node *buckets[BUCKETS];
+    node *ahead, *atail, *lhead, *ltail;
+    uint64_t nodes, mem_entries, disk_entries, mem_bytes, disk_bytes, gen;
+    uint64_t hits, misses, coalesced, evictions, expired, corrupted;
+};
+
+static double real_now(void *ctx)
+{
+    (void)ctx;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void orfeas_result_meta_from(orfeas_result_meta *m, const char *job_id, orfeas_format format,
+                             const orfeas_mesh *mesh, const orfeas_generate_stats *stats)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->job_id, sizeof m->job_id, "%s", job_id ? job_id : "");
+    m->format = (int32_t)format;
+    m->precision = (int32_t)stats->precision;
+    m->vertices = mesh ? mesh->vertex_count : 0;
+    m->triangles = mesh ? mesh->triangle_count : 0;
+    memcpy(m->stage_ms, stats->stage_ms, sizeof m->stage_ms);
+    m->total_ms = stats->total_ms;
+    m->volume = stats->report.volume;
+    memcpy(m->min, stats->report.min, sizeof m->min);
+    memcpy(m->max, stats->report.max, sizeof m->max);
+}
+
+void orfeas_result_meta_to_stats(const orfeas_result_meta *m, orfeas_generate_stats *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    stats->precision = (orfeas_precision)m->precision;
+    memcpy(stats->stage_ms, m->stage_ms, sizeof m->stage_ms);
+    stats->total_ms = m->total_ms;
+    stats->report.volume = m->volume;
+    memcpy(stats->report.min, m->min, sizeof m->min);
+    memcpy(stats->report.max, m->max, sizeof m->max);
+}
+
+void orfeas_cache_entry_ref(orfeas_cache_entry *e)
+{
+    if (e) atomic_fetch_add(&e->refs, 1);
+}
+
+void orfeas_cache_entry_unref(orfeas_cache_entry *e)
+{
+    if (!e || atomic_fetch_sub(&e->refs, 1) != 1) return;
+    free(e->file);
+    free(e);
+}
+
+static int valid_key(const char *key)
+{
+    if (!key || strlen(key) != 64) return 0;
+    for (int i = 0; i < 64; i++)
+        if (!((key[i] >= '0' && key[i] <= '9') || (key[i] >= 'a' && key[i] <= 'f'))) return 0;
+    return 1;
+}
+
+static uint32_t bucket_of(const char *key)
+{
+    uint32_t h = 0;
+    for (int i = 0; i < 8; i++)
+        h = h << 4 | (uint32_t)(key[i] <= '9' ? key[i] - '0' : key[i] - 'a' + 10);
+    return h % BUCKETS;
+}
+
+int orfeas_cache_path(const orfeas_cache *c, const char *key, char *out, size_t size)
+{
+    if (!c->dir || !valid_key(key)) return ORFEAS_EINVAL;
+    int n = snprintf(out, size, "%s/%.2s/%s", c->dir, key, key);
+    return n < 0 || (size_t)n >= size ? ORFEAS_EINVAL : 0;
+}
+
+/* --- lists and table (under mu) --- */
+
+static node *find(orfeas_cache *c, const char *key)
+{
+    node *n = c->buckets[bucket_of(key)];
+    while (n && strcmp(n->key, key) != 0)
+        n = n->hnext;
+    return n;
+}
+
+static void age_unlink(orfeas_cache *c, node *n)
+{
+    if (n->aprev)
+        n->aprev->anext = n->anext;
+    else
+        c->ahead = n->anext;
+    if (n->anext)
+        n->anext->aprev = n->aprev;
+    else
+        c->atail = n->aprev;
+    n->aprev = n->anext = NULL;
+}
+
+static void age_push_front(orfeas_cache *c, node *n)
+{
+    n->aprev = NULL;
+    n->anext = c->ahead;
+    if (c->ahead)
+        c->ahead->aprev = n;
+    else
+        c->atail = n;
+    c->ahead = n;
+}
+
+/* Oldest last; a node loaded from disk is placed by its stored time. */
+static void age_insert_sorted(orfeas_cache *c, node *n)
+{
+    node *at = c->ahead;
+    while (at && at->stored_at > n->stored_at)
+        at = at->anext;
+    if (!at) {
+        n->anext = NULL;
+        n->aprev = c->atail;
+        if (c->atail)
+            c->atail->anext = n;
+        else
+            c->ahead = n;
+        c->atail = n;
+        return;
+    }
+    n->anext = at;
+    n->aprev = at->aprev;
+    if (at->aprev)
+        at->aprev->anext = n;
+    else
+        c->ahead = n;
+    at->aprev = n;
+}
+
+static void lru_unlink(orfeas_cache *c, node *n)
+{
+    if (n->lprev)
+        n->lprev->lnext = n->lnext;
+    else
+        c->lhead = n->lnext;
+    if (n->lnext)
+        n->lnext->lprev = n->lprev;
+    else
+        c->ltail = n->lprev;
+    n->lprev = n->lnext = NULL;
+}
+
+static void lru_push_front(orfeas_cache *c, node *n)
+{
+    n->lprev = NULL;
+    n->lnext = c->lhead;
+    if (c->lhead)
+        c->lhead->lprev = n;
+    else
+        c->ltail = n;
+    c->lhead = n;
+}
+
+static uint64_t entry_bytes(const orfeas_cache_entry *e)
+{
+    return e->file_size + sizeof *e;
+}
+
+static void drop_mem(orfeas_cache *c, node *n)
+{
+    if (!n->mem) return;
+    lru_unlink(c, n);
+    c->mem_bytes -= entry_bytes(n->mem);
+    c->mem_entries--;
+    orfeas_cache_entry_unref(n->mem);
+    n->mem = NULL;
+}
+
+static void drop_disk(orfeas_cache *c, node *n)
+{
+    if (!n->disk_size) return;
+    char path[1200];
+    if (!orfeas_cache_path(c, n->key, path, sizeof path) && unlink(path) != 0 && errno != ENOENT)
+        ORFEAS_WARN("cache: cannot delete %s: %s", path, strerror(errno));
+    c->disk_bytes -= n->disk_size;
+    c->disk_entries--;
+    n->disk_size = 0;
+}
+
+static void remove_node(orfeas_cache *c, node *n)
+{
+    drop_mem(c, n);
+    drop_disk(c, n);
+    age_unlink(c, n);
+    node **p = &c->buckets[bucket_of(n->key)];
+    while (*p && *p != n)
+        p = &(*p)->hnext;
+    if (*p) *p = n->hnext;
+    c->nodes--;
+    free(n);
+}
+
+/* A node that lost both tiers goes. */
+static void prune(orfeas_cache *c, node *n)
+{
+    if (!n->mem && !n->disk_size) remove_node(c, n);
+}
+
+static int expired_at(const orfeas_cache *c, const node *n, double now)
+{
+    return c->ttl_s > 0 && now - n->stored_at >= c->ttl_s;
+}
+
+/* Age first (expired entries), then size, for both tiers. */
+static void enforce(orfeas_cache *c, double now)
+{
+    while (c->atail && expired_at(c, c->atail, now)) {
+        c->expired++;
+        remove_node(c, c->atail);
+    }
+    while (c->mem_bytes > c->mem_budget && c->ltail) {
+        node *n = c->ltail;
+        c->evictions++;
+        drop_mem(c, n);
+        prune(c, n);
+    }
+    for (node *n = c->atail; n && c->disk_bytes > c->disk_budget;) {
+        node *prev = n->aprev;
+        if (n->disk_size) {
+            c->evictions++;
+            drop_disk(c, n);
+            prune(c, n);
+        }
+        n = prev;
+    }
+}
+
+/* --- files --- */
+
+static int read_file(const char *path, uint8_t **out, size_t *size)
+{
+    *out = NULL;
+    *size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? ORFEAS_ENOTFOUND : ORFEAS_EIO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(file_header)) {
+        close(fd);
+        return ORFEAS_EIO;
+    }
+    uint8_t *buf = malloc((size_t)st.st_size);
+    if (!buf) {
+        close(fd);
+        return ORFEAS_ENOMEM;
+    }
+    size_t got = 0;
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fd);
+    if (got != (size_t)st.st_size) {
+        free(buf);
+        return ORFEAS_EIO;
+    }
+    *out = buf;
+    *size = got;
+    return 0;
+}
+
+/* 0 when the header is ours and fits the file's size. */
+static int header_ok(const file_header *h, uint64_t file_size)
+{
+    return memcmp(h->magic, MAGIC, 4) == 0 && h->version == FORMAT_VERSION &&
+                   h->header_size == sizeof *h && h->payload_size == file_size - sizeof *h
+               ? 0
+               : ORFEAS_EIO;
+}
+
+/* Takes over file (header + payload) after checking the payload's hash. */
+static int entry_from_file(uint8_t *file, size_t file_size, orfeas_cache_entry **out)
+{
+    file_header h;
+    memcpy(&h, file, sizeof h);
+    uint8_t md[32];
+    if (header_ok(&h, file_size) ||
+        orfeas_sha256(file + sizeof h, (size_t)h.payload_size, md) ||
+        memcmp(md, h.sha256, sizeof md) != 0) {
+        free(file);
+        return ORFEAS_EIO;
+    }
+    orfeas_cache_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(file);
+        return ORFEAS_ENOMEM;
+    }
+    atomic_init(&e->refs, 1);
+    e->meta = h.meta;
+    e->meta.job_id[sizeof e->meta.job_id - 1] = '\0';
+    e->file = file;
+    e->file_size = file_size;
+    e->data = file + sizeof h;
+    e->size = (size_t)h.payload_size;
+    *out = e;
+    return 0;
+}
+
+/* --- API --- */
+
+static int mkdir_p(const char *path)
+{
+    char buf[1200];
+    int n = snprintf(buf, sizeof buf, "%s", path);
+    if (n < 0 || (size_t)n >= sizeof buf) return ORFEAS_EINVAL;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return ORFEAS_EIO;
+        *p = '/';
+    }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return ORFEAS_EIO;
+    return 0;
+}
+
+/* Indexes the files of one <aa> directory by their headers. */
+static void scan_subdir(orfeas_cache *c, const char *sub, double now)
+{
+    DIR *d = opendir(sub);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.') continue;
+        char path[1536];
+        snprintf(path, sizeof path, "%s/%s", sub, de->d_name);
+        if (!valid_key(de->d_name)) {
+            /* A temp file left by a crash mid-write. */
+            if (strstr(de->d_name, ".tmp.")) unlink(path);
+            continue;
+        }
+        file_header h;
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int ok = fd >= 0 && fstat(fd, &st) == 0 && read(fd, &h, sizeof h) == (ssize_t)sizeof h &&
+                 header_ok(&h, (uint64_t)st.st_size) == 0;
+        if (fd >= 0) close(fd);
+        if (!ok) {
+            ORFEAS_WARN("cache: deleting unreadable entry %s", path);
+            c->corrupted++;
+            unlink(path);
+            continue;
+        }
+        if (c->ttl_s > 0 && now - h.stored_at >= c->ttl_s) {
+            c->expired++;
+            unlink(path);
+            continue;
+        }
+        node *n = calloc(1, sizeof *n);
+        if (!n) break;
+        memcpy(n->key, de->d_name, sizeof n->key);
+        n->disk_size = (uint64_t)st.st_size;
+        n->stored_at = h.stored_at;
+        n->gen = ++c->gen;
+        uint32_t b = bucket_of(n->key);
+        n->hnext = c->buckets[b];
+        c->buckets[b] = n;
+        age_insert_sorted(c, n);
+        c->nodes++;
+        c->disk_entries++;
+        c->disk_bytes += n->disk_size;
+    }
+    closedir(d);
+}
+
+int orfeas_cache_create(const orfeas_cache_config *config, orfeas_cache **out)
+{
+    *out = NULL;
+    if (!config) return ORFEAS_EINVAL;
+    orfeas_cache *c = calloc(1, sizeof *c);
+    if (!c) return ORFEAS_ENOMEM;
+    if (pthread_mutex_init(&c->mu, NULL)) {
+        free(c);
+        return ORFEAS_EINTERNAL;
+    }
+    c->mem_budget = config->mem_bytes;
+    c->disk_budget = config->disk_bytes;
+    c->ttl_s = config->ttl_s;
+    c->now = config->now ? config->now : real_now;
+    c->now_ctx = config->now_ctx;
+    if (config->dir && *config->dir) {
+        c->dir = strdup(config->dir);
+        if (!c->dir) {
+            orfeas_cache_destroy(c);
+            return ORFEAS_ENOMEM;
+        }
+        int rc = mkdir_p(c->dir);
+        if (rc) {
+            ORFEAS_ERROR("cache: cannot create %s: %s", c->dir, strerror(errno));
+            orfeas_cache_destroy(c);
+            return rc;
+        }
+        double now = c->now(c->now_ctx);
+        for (int i = 0; i < 256; i++) {
+            char sub[1200];
+            snprintf(sub, sizeof sub, "%s/%02x", c->dir, i);
+            scan_subdir(c, sub, now);
+        }
+        enforce(c, now);
+        ORFEAS_INFO("cache: %llu entries (%llu bytes) on disk in %s",
+                    (unsigned long long)c->disk_entries, (unsigned long long)c->disk_bytes, c->dir);
+    }
+    *out = c;
+    return 0;
+}
+
+void orfeas_cache_destroy(orfeas_cache *c)
+{
+    if (!c) return;
+    for (node *n = c->ahead; n;) {
+        node *next = n->anext;
+        orfeas_cache_entry_unref(n->mem);
+        free(n);
+        n = next;
+    }
+    pthread_mutex_destroy(&c->mu);
+    free(c->dir);
+    free(c);
+}
+
+int orfeas_cache_get(orfeas_cache *c, const char *key, orfeas_cache_entry **out)
+{
+    *out = NULL;
+    if (!c || !valid_key(key)) return ORFEAS_ENOTFOUND;
+    pthread_mutex_lock(&c->mu);
+    double now = c->now(c->now_ctx);
+    node *n = find(c, key);
+    if (n && expired_at(c, n, now)) {
+        c->expired++;
+        remove_node(c, n);
+        n = NULL;
+    }
+    if (!n) {
+        pthread_mutex_unlock(&c->mu);
+        return ORFEAS_ENOTFOUND;
+    }
+    if (n->mem) {
+        lru_unlink(c, n);
+        lru_push_front(c, n);
+        orfeas_cache_entry_ref(n->mem);
+        *out = n->mem;
+        c->hits++;
+        pthread_mutex_unlock(&c->mu);
+        return 0;
+    }
+    uint64_t gen = n->gen;
+    pthread_mutex_unlock(&c->mu);
+
+    /* On disk only: read and check it outside the lock. */
+    char path[1200];
+    uint8_t *file = NULL;
+    size_t file_size = 0;
+    orfeas_cache_entry *e = NULL;
+    int rc = orfeas_cache_path(c, key, path, sizeof path);
+    if (!rc) rc = read_file(path, &file, &file_size);
+    if (!rc) rc = entry_from_file(file, file_size, &e);
+
+    pthread_mutex_lock(&c->mu);
+    n = find(c, key);
+    int current = n && n->gen == gen;
+    if (rc) {
+        if (current && rc != ORFEAS_ENOMEM) {
+            ORFEAS_WARN("cache: entry %s failed its check (%s); deleted, will recompute", key,
+                        orfeas_strerror(rc));
+            c->corrupted++;
+            remove_node(c, n);
+        }
+        pthread_mutex_unlock(&c->mu);
+        return ORFEAS_ENOTFOUND;
+    }
+    c->hits++;
+    if (current && !n->mem && entry_bytes(e) <= c->mem_budget) {
+        orfeas_cache_entry_ref(e);
+        n->mem = e;
+        c->mem_entries++;
+        c->mem_bytes += entry_bytes(e);
+        lru_push_front(c, n);
+        enforce(c, now);
+    }
+    pthread_mutex_unlock(&c->mu);
+    *out = e;
+    return 0;
+}
+
+int orfeas_cache_put(orfeas_cache *c, const char *key, const orfeas_result_meta *meta,
+                     const uint8_t *data, size_t size)
+{
+    if (!c || !valid_key(key) || !meta || (size && !data)) return ORFEAS_EINVAL;
+    orfeas_cache_entry *e = calloc(1, sizeof *e);
+    uint8_t *file = malloc(sizeof(file_header) + size);
+    if (!e || !file) {
+        free(e);
+        free(file);
+        return ORFEAS_ENOMEM;
+    }
+    file_header h;
+    memset(&h, 0, sizeof h);
+    memcpy(h.magic, MAGIC, 4);
+    h.version = FORMAT_VERSION;
+    h.header_size = sizeof h;
+    h.payload_size = size;
+    h.stored_at = c->now(c->now_ctx);
+    h.meta = *meta;
+    int rc = orfeas_sha256(data, size, h.sha256);
+    if (rc) {
+        free(e);
+        free(file);
+        return rc;
+    }
+    memcpy(file, &h, sizeof h);
+    if (size) memcpy(file + sizeof h, data, size);
+    atomic_init(&e->refs, 1);
+    e->meta = *meta;
+    e->file = file;
+    e->file_size = sizeof h + size;
+    e->data = file + sizeof h;
+    e->size = size;
+
+    int on_disk = 0;
+    if (c->dir && e->file_size <= c->disk_budget) {
+        char path[1200], sub[1200];
+        snprintf(sub, sizeof sub, "%s/%.2s", c->dir, key);
+        rc = orfeas_cache_path(c, key, path, sizeof path);
+        if (!rc && mkdir(sub, 0755) != 0 && errno != EEXIST)
+            rc = errno == ENOSPC ? ORFEAS_ENOSPACE : ORFEAS_EIO;
+        if (!rc) rc = orfeas_write_file_atomic(path, e->file, e->file_size);
+        if (rc) {
+            orfeas_cache_entry_unref(e);
+            return rc;
+        }
+        on_disk = 1;
+    }
+
+    pthread_mutex_lock(&c->mu);
+    node *n = find(c, key);
+    if (!n) {
+        n = calloc(1, sizeof *n);
+        if (!n) {
+            pthread_mutex_unlock(&c->mu);
+            orfeas_cache_entry_unref(e);
+            return ORFEAS_ENOMEM;
+        }
+        memcpy(n->key, key, sizeof n->key);
+        uint32_t b = bucket_of(key);
+        n->hnext = c->buckets[b];
+        c->buckets[b] = n;
+        c->nodes++;
+    } else {
+        age_unlink(c, n);
+        drop_mem(c, n);
+        if (n->disk_size) { /* the file was just replaced: account the new one */
+            c->disk_bytes -= n->disk_size;
+            c->disk_entries--;
+            n->disk_size = 0;
+        }
+    }
+    n->stored_at = h.stored_at;
+    n->gen = ++c->gen;
+    age_push_front(c, n);
+    if (on_disk) {
+        n->disk_size = e->file_size;
+        c->disk_bytes += n->disk_size;
+        c->disk_entries++;
+    }
+    if (entry_bytes(e) <= c->mem_budget) {
+        n->mem = e;
+        e = NULL;
+        c->mem_entries++;
+        c->mem_bytes += entry_bytes(n->mem);
+        lru_push_front(c, n);
+    }
+    prune(c, n);
+    enforce(c, h.stored_at);
+    pthread_mutex_unlock(&c->mu);
+    orfeas_cache_entry_unref(e);
+    return 0;
+}
+
+void orfeas_cache_count(orfeas_cache *c, orfeas_cache_outcome outcome)
+{
+    if (!c) return;
+    pthread_mutex_lock(&c->mu);
+    if (outcome == ORFEAS_CACHE_MISS)
+        c->misses++;
+    else
+        c->coalesced++;
+    pthread_mutex_unlock(&c->mu);
+}
+
+uint64_t orfeas_cache_clear(orfeas_cache *c)
+{
+    if (!c) return 0;
+    pthread_mutex_lock(&c->mu);
+    uint64_t n = c->nodes;
+    while (c->ahead)
+        remove_node(c, c->ahead);
+    pthread_mutex_unlock(&c->mu);
+    return n;
+}
+
+void orfeas_cache_stats_get(orfeas_cache *c, orfeas_cache_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c) return;
+    pthread_mutex_lock(&c->mu);
+    out->entries = c->nodes;
+    out->memory_entries = c->mem_entries;
+    out->disk_entries = c->disk_entries;
+    out->bytes = c->mem_bytes;
+    out->capacity = c->mem_budget;
+    out->disk_bytes = c->disk_bytes;
+    out->disk_capacity = c->dir ? c->disk_budget : 0;
+    out->hits = c->hits;
+    out->misses = c->misses;
+    out->coalesced = c->coalesced;
+    out->evictions = c->evictions;
+    out->expired = c->expired;
+    out->corrupted = c->corrupted;
+    out->ttl_s = c->ttl_s;
+    out->backend = c->dir ? "memory+disk" : "memory";
+    pthread_mutex_unlock(&c->mu);
+}

@@ -1,0 +1,25 @@
+/* The dedup cache key: SHA-256 over a length-prefixed encoding of everything
+ * that determines a result (engine version, canonical parameters, image,
+ * mask and depth bytes, depth-model id), as 64 lowercase hex digits. */
+#ifndef ORFEAS_CACHE_KEY_H
+#define ORFEAS_CACHE_KEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "jobs/scheduler.h"
+
+#define ORFEAS_SHA256_HEX 65 /* 64 digits and the terminator */
+
+/* SHA-256 of bytes; 0 or ORFEAS_EINTERNAL. */
+int orfeas_sha256(const void *data, size_t size, uint8_t out[32]);
+int orfeas_sha256_hex(const void *data, size_t size, char out[ORFEAS_SHA256_HEX]);
+void orfeas_hex(const uint8_t *bytes, size_t n, char *out); /* out: 2n + 1 */
+
+/* The key of a request; depth_model_id may be NULL (none). Because the
+ * parameters enter in canonical form, the order of the request's fields
+ * does not matter. 0, ORFEAS_EINVAL or ORFEAS_EINTERNAL. */
+int orfeas_cache_key(const orfeas_job_request *req, const char *depth_model_id,
+                     char out[ORFEAS_SHA256_HEX]);
+
+#endif
