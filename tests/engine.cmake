@@ -17,3 +17,6 @@ set_tests_properties(cli PROPERTIES LABELS oracle TIMEOUT 300)
 
 orfeas_add_c_test(test_engine_device ${CMAKE_CURRENT_SOURCE_DIR}/test_engine_device.c)
 set_tests_properties(test_engine_device PROPERTIES TIMEOUT 600)
+
+orfeas_add_c_test(test_engine_model ${CMAKE_CURRENT_SOURCE_DIR}/test_engine_model.c)
+set_tests_properties(test_engine_model PROPERTIES TIMEOUT 600)

@@ -186,6 +186,14 @@ static void test_disk_budget(const char *dir)
     CHECK(orfeas_cache_get(c, k[2], &e) == 0);
     orfeas_cache_entry_unref(e);
     orfeas_cache_destroy(c);
+    /* Reloaded with room for one file: the index is rebuilt in age order,
+     * so the older of the two goes. */
+    cfg.disk_bytes = 1500;
+    REQUIRE(orfeas_cache_create(&cfg, &c) == 0);
+    CHECK(orfeas_cache_get(c, k[1], &e) == ORFEAS_ENOTFOUND);
+    CHECK(orfeas_cache_get(c, k[2], &e) == 0);
+    orfeas_cache_entry_unref(e);
+    orfeas_cache_destroy(c);
 }
 
 typedef struct {

@@ -20,7 +20,7 @@ fail() {
     exit 1
 }
 
-server_start "$orfeas" --workers 1
+server_start "$orfeas" --workers 1 --data-dir "$tmp/data"
 
 # quality 5: levels 1, 3, 5; the last backed by a real job.
 code="$(curl -sN -o "$tmp/p.ndjson" -w '%{http_code} %{content_type}' \

@@ -59,6 +59,9 @@ typedef struct orfeas_generate_options {
      * lower after an out-of-memory. NULL: host memory, cpu kernels. */
     orfeas_vram *vram;
     int reserve_timeout_ms; /* < 0 or 0: wait as long as it takes */
+    /* Optional: Depth Anything V2 (include/orfeas/depth.h), used for
+     * depth_source=model, and for auto when no depth image is uploaded. */
+    const struct orfeas_depth_model *depth_model;
 } orfeas_generate_options;
 
 typedef struct orfeas_generate_stats {

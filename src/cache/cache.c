@@ -161,29 +161,28 @@ static void age_push_front(orfeas_cache *c, node *n)
     c->ahead = n;
 }
 
-/* Oldest last; a node loaded from disk is placed by its stored time. */
-static void age_insert_sorted(orfeas_cache *c, node *n)
+static int newer_first(const void *a, const void *b)
 {
-    node *at = c->ahead;
-    while (at && at->stored_at > n->stored_at)
-        at = at->anext;
-    if (!at) {
-        n->anext = NULL;
-        n->aprev = c->atail;
-        if (c->atail)
-            c->atail->anext = n;
-        else
-            c->ahead = n;
-        c->atail = n;
-        return;
-    }
-    n->anext = at;
-    n->aprev = at->aprev;
-    if (at->aprev)
-        at->aprev->anext = n;
-    else
-        c->ahead = n;
-    at->aprev = n;
+    const node *x = *(node *const *)a, *y = *(node *const *)b;
+    return x->stored_at < y->stored_at ? 1 : x->stored_at > y->stored_at ? -1 : 0;
+}
+
+/* After loading the index: the age list in stored order, newest first (one
+ * sort instead of a sorted insert per file). */
+static int sort_age_list(orfeas_cache *c)
+{
+    if (c->nodes < 2) return 0;
+    node **all = malloc(c->nodes * sizeof *all);
+    if (!all) return ORFEAS_ENOMEM;
+    size_t k = 0;
+    for (node *n = c->ahead; n; n = n->anext)
+        all[k++] = n;
+    qsort(all, k, sizeof *all, newer_first);
+    c->ahead = c->atail = NULL;
+    for (size_t i = k; i-- > 0;)
+        age_push_front(c, all[i]);
+    free(all);
+    return 0;
 }
 
 static void lru_unlink(orfeas_cache *c, node *n)
@@ -334,8 +333,7 @@ static int entry_from_file(uint8_t *file, size_t file_size, orfeas_cache_entry *
     file_header h;
     memcpy(&h, file, sizeof h);
     uint8_t md[32];
-    if (header_ok(&h, file_size) ||
-        orfeas_sha256(file + sizeof h, (size_t)h.payload_size, md) ||
+    if (header_ok(&h, file_size) || orfeas_sha256(file + sizeof h, (size_t)h.payload_size, md) ||
         memcmp(md, h.sha256, sizeof md) != 0) {
         free(file);
         return ORFEAS_EIO;
@@ -414,7 +412,7 @@ static void scan_subdir(orfeas_cache *c, const char *sub, double now)
         uint32_t b = bucket_of(n->key);
         n->hnext = c->buckets[b];
         c->buckets[b] = n;
-        age_insert_sorted(c, n);
+        age_push_front(c, n);
         c->nodes++;
         c->disk_entries++;
         c->disk_bytes += n->disk_size;
@@ -454,6 +452,11 @@ int orfeas_cache_create(const orfeas_cache_config *config, orfeas_cache **out)
             char sub[1200];
             snprintf(sub, sizeof sub, "%s/%02x", c->dir, i);
             scan_subdir(c, sub, now);
+        }
+        int rc2 = sort_age_list(c);
+        if (rc2) {
+            orfeas_cache_destroy(c);
+            return rc2;
         }
         enforce(c, now);
         ORFEAS_INFO("cache: %llu entries (%llu bytes) on disk in %s",
@@ -518,7 +521,10 @@ int orfeas_cache_get(orfeas_cache *c, const char *key, orfeas_cache_entry **out)
     n = find(c, key);
     int current = n && n->gen == gen;
     if (rc) {
-        if (current && rc != ORFEAS_ENOMEM) {
+        /* A file that vanished (evicted or cleared meanwhile) is no damage. */
+        if (current && rc == ORFEAS_ENOTFOUND) {
+            remove_node(c, n);
+        } else if (current && rc != ORFEAS_ENOMEM) {
             ORFEAS_WARN("cache: entry %s failed its check (%s); deleted, will recompute", key,
                         orfeas_strerror(rc));
             c->corrupted++;

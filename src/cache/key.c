@@ -58,10 +58,9 @@ int orfeas_cache_key(const orfeas_job_request *req, const char *depth_model_id,
     unsigned len = 0;
     int ok = EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) && feed(ctx, tag, sizeof tag - 1) &&
              feed(ctx, ORFEAS_ENGINE_VERSION, strlen(ORFEAS_ENGINE_VERSION)) &&
-             feed(ctx, canonical, strlen(canonical)) &&
-             feed(ctx, req->image, req->image_size) && feed(ctx, req->mask, req->mask_size) &&
-             feed(ctx, req->depth, req->depth_size) && feed(ctx, model, strlen(model)) &&
-             EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
+             feed(ctx, canonical, strlen(canonical)) && feed(ctx, req->image, req->image_size) &&
+             feed(ctx, req->mask, req->mask_size) && feed(ctx, req->depth, req->depth_size) &&
+             feed(ctx, model, strlen(model)) && EVP_DigestFinal_ex(ctx, md, &len) && len == 32;
     EVP_MD_CTX_free(ctx);
     if (!ok) return ORFEAS_EINTERNAL;
     orfeas_hex(md, sizeof md, out);

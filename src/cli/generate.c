@@ -1,5 +1,6 @@
 /* orfeas generate PHOTO -o OUT.glb [-o OUT.stl ...] [parameters] */
 #include "cli/cli.h"
+#include "orfeas/depth.h"
 #include "orfeas/orfeas.h"
 
 #include <stdatomic.h>
@@ -12,7 +13,7 @@
 #define MAX_INPUT_BYTES (256u << 20)
 
 typedef struct generate_args {
-    const char *image, *mask, *depth, *thumbnail, *device;
+    const char *image, *mask, *depth, *thumbnail, *device, *depth_model;
     const char *outputs[MAX_OUTPUTS];
     int output_count;
     orfeas_params params;
@@ -116,6 +117,8 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->depth = value;
         } else if (strcmp(flag, "--device") == 0) {
             a->device = value;
+        } else if (strcmp(flag, "--depth-model") == 0) {
+            a->depth_model = value;
         } else if (strcmp(flag, "--thumbnail") == 0) {
             a->thumbnail = value;
         } else if (strcmp(flag, "--max-pixels") == 0) {
@@ -231,13 +234,32 @@ int cli_generate(int argc, char **argv)
         return orfeas_error_exit_status(err);
     }
 
+    /* The model's weights at the asked precision (auto: fp32). */
+    orfeas_depth_model *model = NULL;
+    if (a.depth_model) {
+        orfeas_depth_precision dp = a.params.precision == ORFEAS_PRECISION_FP16 ? ORFEAS_DEPTH_FP16
+                                    : a.params.precision == ORFEAS_PRECISION_INT8
+                                        ? ORFEAS_DEPTH_INT8
+                                        : ORFEAS_DEPTH_FP32;
+        err = orfeas_depth_load(a.depth_model, dp, &model);
+        if (err) {
+            fprintf(stderr, "orfeas generate: --depth-model '%s': %s\n", a.depth_model,
+                    orfeas_strerror(err));
+            orfeas_vram_destroy(vram);
+            orfeas_device_close(dev);
+            free(image), free(mask), free(depth);
+            return orfeas_error_exit_status(err);
+        }
+    }
+
     orfeas_input input = {image, image_size, mask, mask_size, depth, depth_size};
-    orfeas_generate_options opts = {.limits = a.limits, .vram = vram};
+    orfeas_generate_options opts = {.limits = a.limits, .vram = vram, .depth_model = model};
     if (!a.quiet && isatty(STDERR_FILENO)) opts.progress = progress_bar;
     orfeas_mesh mesh;
     orfeas_generate_stats stats;
     err = orfeas_generate(&input, &a.params, &opts, &mesh, &stats);
     free(image), free(mask), free(depth);
+    orfeas_depth_free(model);
     orfeas_vram_destroy(vram);
     orfeas_device_close(dev);
     if (err) {

@@ -54,6 +54,7 @@ static void usage(FILE *out)
                  "  generate   turn an image into a closed 3D model (STL, OBJ, PLY, GLB)\n"
                  "  serve      run the HTTP API server (127.0.0.1:5000 by default)\n"
                  "  gpu-stats  device memory, recommended precision and batch size\n"
+                 "  depth      Depth Anything V2 Small depth map (image or raw tensor)\n"
                  "  version    print the version and what was compiled in\n"
                  "  help       this text\n\n"
                  "'orfeas <command> --help' describes each command.\n");
@@ -70,6 +71,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "generate") == 0) return cli_generate(argc - 1, argv + 1);
     if (strcmp(cmd, "gpu-stats") == 0) return cli_gpu_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) return cli_serve(argc - 1, argv + 1);
+    if (strcmp(cmd, "depth") == 0) return cli_depth(argc - 1, argv + 1);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0)
         return cli_version(argc - 1, argv + 1);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

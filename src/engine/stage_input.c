@@ -2,6 +2,7 @@
  * mask and the depth map. */
 #include "engine/job.h"
 #include "image/resize.h"
+#include "orfeas/depth.h"
 #include "orfeas/error.h"
 #include "shape/depthmap.h"
 #include "shape/segment.h"
@@ -208,10 +209,23 @@ int stage_depth(job *j)
                  "depth_source: 'upload' needs a depth image");
         return ORFEAS_EINVAL;
     }
-    if (src == ORFEAS_DEPTH_MODEL) {
+    const orfeas_depth_model *model = j->opts ? j->opts->depth_model : NULL;
+    if (src == ORFEAS_DEPTH_MODEL && !model) {
         snprintf(j->stats->error_detail, sizeof j->stats->error_detail,
-                 "depth_source: 'model' needs a depth model, and none is loaded");
+                 "depth_source: 'model' needs a depth model (--depth-model), and none is loaded");
         return ORFEAS_EINVAL;
+    }
+    int use_model =
+        model && (src == ORFEAS_DEPTH_MODEL || (src == ORFEAS_DEPTH_AUTO && !have_upload));
+    if (use_model && j->params.mode != ORFEAS_MODE_LITHOPHANE) {
+        /* The network's relative depth (larger = nearer), spread over 0..1. */
+        float *values = malloc(n * sizeof *values);
+        if (!values) return ORFEAS_ENOMEM;
+        int err = orfeas_depth_infer_rgba(model, j->rgba, j->w, j->h, (size_t)j->w * 4, values);
+        if (!err) err = orfeas_normalize(values, n, 0.01f, 0.99f);
+        if (!err) err = plane_store(j, &j->depth, values, n);
+        free(values);
+        return err;
     }
     if (have_upload && src != ORFEAS_DEPTH_LUMINANCE && j->params.mode != ORFEAS_MODE_LITHOPHANE) {
         orfeas_image d = {0};

@@ -12,6 +12,7 @@
  * holding a job after orfeas_scheduler_destroy can read and wait on it. */
 #include "jobs/scheduler.h"
 #include "cache/cache.h"
+#include "jobs/store.h"
 #include "server/metrics.h"
 
 #include <errno.h>
@@ -51,6 +52,9 @@ struct orfeas_job {
     uint64_t kept_bytes;               /* mesh + result, once finished */
     int interest;                      /* sync waiters (coalesced ones too) */
     int pinned;                        /* an async submit wants it regardless */
+    uint32_t vertices, triangles;      /* of the result (kept across restarts) */
+    int restored;                      /* loaded from the store: no mesh */
+    int shutdown;                      /* cancelled by the shutdown: stays unfinished on disk */
 };
 
 struct orfeas_scheduler {
@@ -234,6 +238,8 @@ static void queue_remove(orfeas_scheduler *s, orfeas_job *job)
 /* Marks a job finished, keeps it among the finished ones, evicts the oldest
  * beyond the limit (their table reference dropped after unlocking: the
  * caller passes them back through *evicted) and wakes waiters. */
+static void keep_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job **evicted);
+
 static void finish_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job_state state,
                           orfeas_job **evicted)
 {
@@ -242,6 +248,12 @@ static void finish_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job_state
     job->stage = "done";
     if (state == ORFEAS_JOB_COMPLETED) job->progress = 100;
     s->totals[state]++;
+    keep_locked(s, job, evicted);
+}
+
+/* Appends a finished job to the kept ones. */
+static void keep_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job **evicted)
+{
     job->fnext = NULL;
     if (s->ftail)
         s->ftail->fnext = job;
@@ -314,6 +326,7 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
     opts.progress_userdata = job;
     opts.cancel = &job->cancel;
     opts.vram = s->vram;
+    opts.depth_model = s->config.depth_model;
     orfeas_generate_stats stats;
     memset(&stats, 0, sizeof stats);
     orfeas_mesh mesh;
@@ -331,11 +344,18 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
      * between finds the result in the cache, not a gap. A full disk fails
      * the job (storage_full) rather than leaving a result that would be
      * lost on restart. */
+    orfeas_result_meta meta;
+    if (!err) orfeas_result_meta_from(&meta, job->id, job->req.params.format, &mesh, &stats);
+    if (!err && s->config.store) {
+        err = orfeas_store_job_completed(s->config.store, job->id, unix_s(), &meta, result.data,
+                                         result.size);
+        if (err)
+            snprintf(stats.error_detail, sizeof stats.error_detail, "storing the result: %s",
+                     orfeas_strerror(err));
+    }
     if (!err && s->config.cache && job->req.cache_key[0]) {
-        orfeas_result_meta meta;
-        orfeas_result_meta_from(&meta, job->id, job->req.params.format, &mesh, &stats);
-        err = orfeas_cache_put(s->config.cache, job->req.cache_key, &meta, result.data,
-                               result.size);
+        err =
+            orfeas_cache_put(s->config.cache, job->req.cache_key, &meta, result.data, result.size);
         if (err)
             snprintf(stats.error_detail, sizeof stats.error_detail, "storing the result: %s",
                      orfeas_strerror(err));
@@ -355,6 +375,8 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
     if (!err) {
         job->mesh = mesh;
         job->result = result;
+        job->vertices = mesh.vertex_count;
+        job->triangles = mesh.triangle_count;
     } else if (err == ORFEAS_ECANCELLED && job->timed_out) {
         char msg[64];
         snprintf(msg, sizeof msg, "timed out after %g s", s->timeout_ms / 1e3);
@@ -385,8 +407,14 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
     s->slots[slot] = NULL;
     s->running--;
     finish_locked(s, job, state, &evicted);
+    int persist = state != ORFEAS_JOB_COMPLETED && !job->shutdown;
     pthread_mutex_unlock(&s->mu);
     unref_list(evicted);
+    /* A job the shutdown cancelled stays running on disk: it runs again on
+     * the next start. */
+    if (persist && s->config.store)
+        orfeas_store_job_finished(s->config.store, job->id, state, job->finished, job->error,
+                                  job->error_message);
 }
 
 typedef struct worker_arg {
@@ -418,6 +446,7 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&s->mu);
 
         ORFEAS_INFO("job %s started", job->id);
+        if (s->config.store) orfeas_store_job_started(s->config.store, job->id, job->started);
         run_job(s, job, slot);
         orfeas_job_unref(job);
         pthread_mutex_lock(&s->mu);
@@ -474,6 +503,61 @@ static int init_sync(orfeas_scheduler *s)
     return rc ? ORFEAS_EINTERNAL : 0;
 }
 
+/* One stored job back into the table: finished ones as they were (a
+ * completed one with its result bytes), unfinished ones queued again. */
+static void restore_job(void *ctx, orfeas_stored_job *sj)
+{
+    orfeas_scheduler *s = ctx;
+    orfeas_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        ORFEAS_ERROR("restoring job %s: out of memory", sj->id);
+        return;
+    }
+    memcpy(job->id, sj->id, sizeof job->id);
+    atomic_init(&job->refs, 1);
+    atomic_init(&job->cancel, 0);
+    job->s = s;
+    job->created = sj->created;
+    job->req.params = sj->req.params;
+    memcpy(job->req.cache_key, sj->req.cache_key, sizeof job->req.cache_key);
+    orfeas_job *evicted = NULL;
+    atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_lock(&s->mu);
+    table_insert(s, job);
+    if (sj->state == ORFEAS_JOB_QUEUED) {
+        job->req = sj->req; /* takes the inputs */
+        memset(&sj->req, 0, sizeof sj->req);
+        job->state = ORFEAS_JOB_QUEUED;
+        job->stage = "queued";
+        job->pinned = 1; /* no waiter left to abandon it */
+        queue_push(s, job);
+        pthread_cond_signal(&s->work);
+    } else {
+        job->state = sj->state;
+        job->started = sj->started;
+        job->finished = sj->finished;
+        job->stage = "done";
+        job->restored = 1;
+        if (sj->state == ORFEAS_JOB_COMPLETED) {
+            job->progress = 100;
+            job->result = (orfeas_buffer){sj->result, sj->result_size, sj->result_size};
+            sj->result = NULL;
+            orfeas_result_meta_to_stats(&sj->meta, &job->stats);
+            job->vertices = sj->meta.vertices;
+            job->triangles = sj->meta.triangles;
+        } else {
+            job->error = sj->error ? sj->error : ORFEAS_EINTERNAL;
+            memcpy(job->error_message, sj->error_message, sizeof job->error_message);
+        }
+        keep_locked(s, job, &evicted);
+    }
+    pthread_mutex_unlock(&s->mu);
+    unref_list(evicted);
+    /* sj's id: a worker may already have taken the job. */
+    ORFEAS_INFO("job %s restored (%s)", sj->id,
+                sj->state == ORFEAS_JOB_QUEUED ? "runs again" : orfeas_job_state_name(sj->state));
+}
+
 int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
                                   const orfeas_scheduler_tuning *tuning, orfeas_vram *vram,
                                   struct orfeas_metrics *metrics, orfeas_scheduler **out)
@@ -526,6 +610,13 @@ int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
             return ORFEAS_EINTERNAL;
         }
         s->has_watchdog = 1;
+    }
+    if (config->store) {
+        int rc = orfeas_store_load(config->store, (int)s->keep_finished, restore_job, s);
+        if (rc) {
+            orfeas_scheduler_destroy(s, 0);
+            return rc;
+        }
     }
     *out = s;
     return 0;
@@ -590,6 +681,16 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     job->created = unix_s();
     job->interest = 1;
     job->pinned = pinned;
+    /* Durable before it is accepted: nothing answered 202 is lost. */
+    if (s->config.store) {
+        rc = orfeas_store_job_add(s->config.store, job->id, job->created, &job->req);
+        if (rc) {
+            ORFEAS_WARN("job refused: cannot persist it: %s", orfeas_strerror(rc));
+            orfeas_job_request_free(&job->req);
+            free(job);
+            return rc;
+        }
+    }
 
     pthread_mutex_lock(&s->mu);
     /* Again: an identical request may have got in meanwhile. */
@@ -604,6 +705,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         }
         pthread_mutex_unlock(&s->mu);
         *attached = 1;
+        if (s->config.store) orfeas_store_job_delete(s->config.store, job->id);
         orfeas_job_request_free(&job->req);
         free(job);
         return 0;
@@ -611,6 +713,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     if (s->draining || s->queued >= (uint32_t)s->config.queue_max) {
         int draining = s->draining;
         pthread_mutex_unlock(&s->mu);
+        if (s->config.store) orfeas_store_job_delete(s->config.store, job->id);
         orfeas_job_request_free(&job->req);
         free(job);
         ORFEAS_WARN("job refused: %s", draining ? "draining" : "queue full");
@@ -673,6 +776,9 @@ int orfeas_scheduler_cancel(orfeas_scheduler *s, orfeas_job *job)
         atomic_store(&job->cancel, 1);
     pthread_mutex_unlock(&s->mu);
     unref_list(evicted);
+    if (was == ORFEAS_JOB_QUEUED && s->config.store)
+        orfeas_store_job_finished(s->config.store, job->id, ORFEAS_JOB_CANCELLED, job->finished,
+                                  ORFEAS_ECANCELLED, "cancelled while queued");
     if (was == ORFEAS_JOB_QUEUED || was == ORFEAS_JOB_RUNNING)
         ORFEAS_INFO("job %s: cancel requested (%s)", job->id,
                     orfeas_job_state_name((orfeas_job_state)was));
@@ -714,16 +820,22 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s)
     orfeas_job *evicted = NULL;
     pthread_mutex_lock(&s->mu);
     s->draining = 1;
-    /* Queued jobs are not started any more: they end cancelled at once. */
-    while (s->qhead)
+    /* Queued jobs are not started any more: they end cancelled at once
+     * (and stay queued on disk, to run after a restart). */
+    while (s->qhead) {
+        s->qhead->shutdown = 1;
         cancel_queued_locked(s, s->qhead, "server shutting down", &evicted);
+    }
     double deadline = mono_ms() + (grace_s > 0 ? grace_s * 1e3 : 0);
     while (s->running > 0 && mono_ms() < deadline) {
         struct timespec ts = mono_abs(deadline);
         pthread_cond_timedwait(&s->done, &s->mu, &ts);
     }
     for (int i = 0; i < s->nthreads; i++)
-        if (s->slots[i]) atomic_store(&s->slots[i]->cancel, 1);
+        if (s->slots[i]) {
+            s->slots[i]->shutdown = 1;
+            atomic_store(&s->slots[i]->cancel, 1);
+        }
     if (s->running) ORFEAS_WARN("shutdown: cancelling %u running job(s)", s->running);
     s->stopping = 1;
     pthread_cond_broadcast(&s->work);
@@ -795,8 +907,8 @@ void orfeas_job_snapshot_get(orfeas_job *job, orfeas_job_snapshot *out)
     memcpy(out->error_message, job->error_message, sizeof out->error_message);
     out->format = job->req.params.format;
     out->stats = job->stats;
-    out->vertices = job->mesh.vertex_count;
-    out->triangles = job->mesh.triangle_count;
+    out->vertices = job->vertices;
+    out->triangles = job->triangles;
     out->result_size = job->result.size;
     out->created = job->created;
     out->started = job->started;
@@ -880,6 +992,7 @@ int orfeas_job_export(orfeas_job *job, orfeas_format format, orfeas_buffer *out)
         out->size = 0;
         return orfeas_buffer_append(out, job->result.data, job->result.size);
     }
+    if (job->restored) return ORFEAS_ENOTFOUND;
     return orfeas_export(&job->mesh, format, job->req.params.texture == ORFEAS_TEXTURE_VERTEX, out);
 }
 
@@ -887,6 +1000,7 @@ int orfeas_job_thumbnail(orfeas_job *job, const uint8_t **data, size_t *size)
 {
     int rc = completed(job);
     if (rc) return rc;
+    if (job->restored) return ORFEAS_ENOTFOUND;
     orfeas_scheduler *s = job->s;
     pthread_mutex_lock(&s->mu);
     int ready = job->thumb_ready;

@@ -41,6 +41,12 @@ typedef struct orfeas_scheduler_config {
     int job_timeout_s; /* 0 = none */
     orfeas_decode_limits limits;
     struct orfeas_cache *cache; /* optional: results of keyed jobs go there */
+    /* Optional (jobs/store.h): every job is persisted on submit, start and
+     * finish, and the scheduler starts with the stored ones: finished ones
+     * readable again, unfinished ones queued to run again. */
+    struct orfeas_store *store;
+    /* Optional: the depth model every job may use (read-only, shared). */
+    const struct orfeas_depth_model *depth_model;
 } orfeas_scheduler_config;
 
 /* Finished jobs kept for lookups by default; the oldest beyond are evicted. */
@@ -131,7 +137,9 @@ int orfeas_scheduler_list(orfeas_scheduler *s, orfeas_job_snapshot *out, int max
  * reference; ORFEAS_ENOTREADY while queued or running, the job's error when
  * it failed or was cancelled. The same for export and thumbnail. */
 int orfeas_job_result(orfeas_job *job, const uint8_t **data, size_t *size);
-/* The result in another format (exported from the kept mesh). */
+/* The result in another format (exported from the kept mesh). A job
+ * restored after a restart keeps only its result bytes, not its mesh:
+ * ORFEAS_ENOTFOUND then (and for the thumbnail). */
 int orfeas_job_export(orfeas_job *job, orfeas_format format, orfeas_buffer *out);
 /* A PNG preview rendered from the kept mesh (cached after the first call). */
 int orfeas_job_thumbnail(orfeas_job *job, const uint8_t **data, size_t *size);

@@ -51,6 +51,8 @@ static const config_entry table[] = {
      "dedup cache: disk tier budget under DATA_DIR/cache"},
     {"cache-ttl", CONFIG_INT, FIELD(cache_ttl_s), 0, 31536000, "3600",
      "seconds a cached result stays valid (0: no expiry)"},
+    {"depth-model", CONFIG_STRING, FIELD(depth_model), 0, 0, "",
+     "Depth Anything V2 Small weights (model.safetensors) for depth_source=model"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 

@@ -2,6 +2,8 @@
  * log one line per request, and shut down gracefully. */
 #include "server/server_internal.h"
 #include "cache/cache.h"
+#include "jobs/store.h"
+#include "orfeas/depth.h"
 #include "orfeas/log.h"
 
 #include <arpa/inet.h>
@@ -283,6 +285,17 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
     orfeas_vram_config_init(&vc);
     vc.monitor_interval_s = config->monitor_interval_s;
     rc = orfeas_vram_create(s->device, &vc, &s->vram);
+    if (!rc && config->depth_model[0]) {
+        rc = orfeas_depth_load(config->depth_model, ORFEAS_DEPTH_FP32, &s->depth_model);
+        if (rc) {
+            snprintf(err, err_size, "--depth-model '%s': %s", config->depth_model,
+                     orfeas_strerror(rc));
+            orfeas_server_stop(s);
+            return rc;
+        }
+        ORFEAS_INFO("depth model %s: %.1f MB of weights", config->depth_model,
+                    orfeas_depth_resident_bytes(s->depth_model) / 1e6);
+    }
     if (!rc) rc = orfeas_metrics_create(&s->metrics);
     char cache_dir[1100];
     snprintf(cache_dir, sizeof cache_dir, "%s/cache", config->data_dir);
@@ -291,12 +304,21 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
                               .disk_bytes = config->cache_disk,
                               .ttl_s = config->cache_ttl_s};
     if (!rc) rc = orfeas_cache_create(&cc, &s->cache);
+    char why_store[1300] = "";
+    if (!rc) rc = orfeas_store_open(config->data_dir, &s->store, why_store, sizeof why_store);
+    if (rc && why_store[0]) {
+        snprintf(err, err_size, "--data-dir: %s", why_store);
+        orfeas_server_stop(s);
+        return rc;
+    }
     if (!rc) {
         orfeas_scheduler_config sc = {.workers = config->workers,
                                       .queue_max = config->queue_max,
                                       .job_timeout_s = config->job_timeout_s,
                                       .limits = {.max_pixels = config->max_pixels},
-                                      .cache = s->cache};
+                                      .cache = s->cache,
+                                      .store = s->store,
+                                      .depth_model = s->depth_model};
         rc = orfeas_scheduler_create(&sc, s->vram, s->metrics, &s->scheduler);
     }
     if (rc) {
@@ -344,7 +366,9 @@ void orfeas_server_stop(orfeas_server *s)
     if (s->scheduler) orfeas_scheduler_destroy(s->scheduler, s->config.grace_s);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     orfeas_cache_destroy(s->cache);
+    orfeas_store_close(s->store);
     orfeas_metrics_destroy(s->metrics);
+    orfeas_depth_free(s->depth_model);
     orfeas_vram_destroy(s->vram);
     orfeas_device_close(s->device);
     free(s);

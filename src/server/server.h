@@ -32,6 +32,7 @@ typedef struct orfeas_server_config {
     int max_connections;
     int max_parts;
     int grace_s;
+    char depth_model[1024];
     uint64_t cache_mem;  /* bytes of the cache's memory tier */
     uint64_t cache_disk; /* bytes of its disk tier under data_dir/cache */
     int cache_ttl_s;     /* 0: entries never expire */

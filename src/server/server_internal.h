@@ -18,7 +18,9 @@ struct orfeas_server {
     orfeas_vram *vram;
     orfeas_scheduler *scheduler;
     orfeas_metrics *metrics;
+    struct orfeas_depth_model *depth_model; /* --depth-model, or NULL */
     struct orfeas_cache *cache; /* the dedup cache (src/cache) */
+    struct orfeas_store *store; /* jobs on disk (src/jobs/store.h) */
     atomic_int state;
     atomic_uint_fast64_t requests;
     int port;

@@ -24,7 +24,7 @@ fail() {
 rm -rf "$out"
 mkdir -p "$out"
 
-server_start "$orfeas" --workers 1
+server_start "$orfeas" --workers 1 --data-dir "$tmp/data"
 
 # The page, its assets (tagged, long-cached), 404 for the unknown.
 code="$(curl -s -o "$tmp/index.html" -D "$tmp/h" -w '%{http_code} %{content_type}' "$SERVER_URL/")"
@@ -77,7 +77,7 @@ curl -s "$SERVER_URL/api/v1/jobs?limit=2" >"$tmp/jobs.json"
 echo "ok   job list newest first"
 server_stop
 
-server_start "$orfeas" --workers 1 --api-key web-test-key
+server_start "$orfeas" --workers 1 --data-dir "$tmp/data-key" --api-key web-test-key
 code="$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/")"
 [ "$code" = 200 ] || fail "/ with --api-key answered $code (the page is public)"
 code="$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/api/v1/jobs")"

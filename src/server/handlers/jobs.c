@@ -146,9 +146,25 @@ enum MHD_Result handle_job_create(request *r, const char *param)
      * clients poll, they never abandon). */
     if (orfeas_cache_key(&req, NULL, req.cache_key)) req.cache_key[0] = '\0';
     orfeas_job *job = NULL;
-    int attached = 0;
-    rc = orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
-    if (!rc) {
+    int attached = 0, hit = 0;
+    /* A cached result whose job is still known answers with that job. */
+    orfeas_cache_entry *entry = NULL;
+    if (req.cache_key[0] && orfeas_cache_get(s->cache, req.cache_key, &entry) == 0) {
+        job = orfeas_scheduler_find(s->scheduler, entry->meta.job_id);
+        orfeas_cache_entry_unref(entry);
+        orfeas_job_snapshot known;
+        if (job) orfeas_job_snapshot_get(job, &known);
+        if (job && known.state == ORFEAS_JOB_COMPLETED) {
+            hit = 1;
+            orfeas_job_request_free(&req);
+            orfeas_metrics_cache(s->metrics, "hit");
+        } else {
+            orfeas_job_unref(job);
+            job = NULL;
+        }
+    }
+    rc = hit ? 0 : orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
+    if (!rc && !hit) {
         orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
         orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");
     }
@@ -171,7 +187,11 @@ enum MHD_Result handle_job_create(request *r, const char *param)
                cJSON_AddStringToObject(o, "status", orfeas_job_state_name(snap.state)) &&
                cJSON_AddStringToObject(o, "status_url", status_url) &&
                cJSON_AddStringToObject(o, "result_url", result_url) &&
-               cJSON_AddNumberToObject(o, "queue_position", snap.queue_position))) {
+               cJSON_AddNumberToObject(o, "queue_position", snap.queue_position) &&
+               cJSON_AddStringToObject(o, "cache",
+                                       hit        ? "hit"
+                                       : attached ? "coalesced"
+                                                  : "miss"))) {
         cJSON_Delete(o);
         o = NULL;
     }
@@ -252,7 +272,11 @@ enum MHD_Result handle_job_result(request *r, const char *param)
     orfeas_job_unref(job);
     if (rc) {
         orfeas_buffer_free(&out);
-        return respond_error(r, rc, NULL);
+        return respond_error(r, rc,
+                             rc == ORFEAS_ENOTFOUND ? "this job was restored after a restart: "
+                                                      "only its own format is kept; submit it "
+                                                      "again for another"
+                                                    : NULL);
     }
     /* The exported copy is handed to libmicrohttpd, which frees it. */
     struct MHD_Response *response =
@@ -282,7 +306,10 @@ enum MHD_Result handle_job_thumbnail(request *r, const char *param)
     size_t size;
     int rc = orfeas_job_thumbnail(job, &data, &size);
     const char *headers[] = {"X-Orfeas-Job", snap.id, NULL};
-    ret = rc ? respond_error(r, rc, NULL)
+    ret = rc ? respond_error(r, rc,
+                             rc == ORFEAS_ENOTFOUND ? "this job was restored after a restart: "
+                                                      "its mesh (for the preview) is not kept"
+                                                    : NULL)
              : respond_job_bytes(r, job, "image/png", data, size, headers);
     orfeas_job_unref(job);
     return ret;

@@ -163,6 +163,7 @@ static void coarse_level(stream *st, int index)
     opts.progress_userdata = st;
     opts.cancel = &st->cancel;
     opts.vram = s->vram;
+    opts.depth_model = s->depth_model;
     opts.reserve_timeout_ms = s->config.job_timeout_s * 1000;
     orfeas_generate_stats stats;
     memset(&stats, 0, sizeof stats);

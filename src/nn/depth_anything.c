@@ -1,0 +1,711 @@
+/* Depth Anything V2 Small: DINOv2 ViT-S/14 + DPT head, following the
+ * official code (DepthAnything/Depth-Anything-V2, dpt.py / dinov2.py). */
+#include "nn/depth_internal.h"
+
+#include "core/half.h"
+#include "nn/safetensors.h"
+#include "nn/tensor.h"
+#include "nn/weights.h"
+
+#include "orfeas/error.h"
+#include "orfeas/log.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DIM 384
+#define HEADS 6
+#define HDIM 64
+#define MLP 1536
+#define DEPTH 12
+#define GRID 37 /* the position table is 37 x 37 (+ class) */
+#define FEAT 64
+
+enum { L_Q, L_K, L_V, L_O, L_FC1, L_FC2, L_COUNT };
+static const char *const lin_names[L_COUNT] = {"attention.attention.query",
+                                               "attention.attention.key",
+                                               "attention.attention.value",
+                                               "attention.output.dense",
+                                               "mlp.fc1",
+                                               "mlp.fc2"};
+
+struct orfeas_depth_model {
+    orfeas_depth_precision precision;
+    float *blob; /* float32 tensors (all of them at fp32; the rest otherwise) */
+    const float *t[NN_DA_TENSORS];
+    nn_linear lin[DEPTH][L_COUNT];
+    void *qstore; /* int8 or fp16 linear weights + int8 scales */
+    /* Below fp32, the other weights of 2+ dims (convs, embeddings) are kept
+     * as fp16 and expanded for the duration of a run. */
+    const uint16_t *half[NN_DA_TENSORS];
+    uint16_t *hstore;
+    size_t half_params;
+    size_t bytes;
+};
+
+int orfeas_depth_precision_parse(const char *text, orfeas_depth_precision *out)
+{
+    static const char *const names[] = {"fp32", "fp16", "int8"};
+    for (int i = 0; i < 3; i++)
+        if (text && strcmp(text, names[i]) == 0) {
+            *out = (orfeas_depth_precision)i;
+            return 0;
+        }
+    return ORFEAS_EINVAL;
+}
+
+const char *orfeas_depth_precision_name(orfeas_depth_precision p)
+{
+    return p == ORFEAS_DEPTH_FP16 ? "fp16" : p == ORFEAS_DEPTH_INT8 ? "int8" : "fp32";
+}
+
+orfeas_depth_precision orfeas_depth_model_precision(const orfeas_depth_model *m)
+{
+    return m->precision;
+}
+
+size_t orfeas_depth_resident_bytes(const orfeas_depth_model *m)
+{
+    return m->bytes;
+}
+
+void orfeas_depth_set_threads(int threads)
+{
+    openblas_set_num_threads(threads > 0 ? threads : 1);
+}
+
+static const float *T(const orfeas_depth_model *m, const char *name)
+{
+    int i = nn_da_spec_index(name);
+    return i >= 0 ? m->t[i] : NULL;
+}
+
+static int spec_of_linear(int layer, int which, int *wi, int *bi)
+{
+    char name[128];
+    snprintf(name, sizeof(name), "backbone.encoder.layer.%d.%s.weight", layer, lin_names[which]);
+    *wi = nn_da_spec_index(name);
+    snprintf(name, sizeof(name), "backbone.encoder.layer.%d.%s.bias", layer, lin_names[which]);
+    *bi = nn_da_spec_index(name);
+    return *wi >= 0 && *bi >= 0 ? 0 : ORFEAS_EINTERNAL;
+}
+
+static int is_linear_weight(int idx)
+{
+    for (int l = 0; l < DEPTH; l++)
+        for (int k = 0; k < L_COUNT; k++) {
+            int wi, bi;
+            if (spec_of_linear(l, k, &wi, &bi) == 0 && wi == idx) return 1;
+        }
+    return 0;
+}
+
+void orfeas_depth_free(orfeas_depth_model *m)
+{
+    if (!m) return;
+    free(m->blob);
+    free(m->qstore);
+    free(m->hstore);
+    free(m);
+}
+
+/* Binds the tensor pointers to a blob of every tensor packed in table order. */
+static void bind_full(orfeas_depth_model *m)
+{
+    size_t off = 0;
+    for (int i = 0; i < NN_DA_TENSORS; i++) {
+        m->t[i] = m->blob + off;
+        off += nn_spec_numel(&nn_da_specs[i]);
+    }
+    for (int l = 0; l < DEPTH; l++)
+        for (int k = 0; k < L_COUNT; k++) {
+            int wi, bi;
+            spec_of_linear(l, k, &wi, &bi);
+            nn_linear *lin = &m->lin[l][k];
+            memset(lin, 0, sizeof(*lin));
+            lin->w = m->t[wi];
+            lin->b = m->t[bi];
+            lin->out = (int)nn_da_specs[wi].shape[0];
+            lin->in = (int)nn_da_specs[wi].shape[1];
+        }
+    m->bytes = (size_t)NN_DA_PARAMS * sizeof(float);
+}
+
+/* Converts the encoder's linear weights to the model's precision and drops
+ * their float32 copies, so the resident size is what the precision says. */
+static int pack_precision(orfeas_depth_model *m)
+{
+    if (m->precision == ORFEAS_DEPTH_FP32) return 0;
+    size_t lin_params = 0, rest = 0, rows = 0, halves = 0;
+    for (int i = 0; i < NN_DA_TENSORS; i++) {
+        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        if (is_linear_weight(i)) {
+            lin_params += n;
+            rows += (size_t)nn_da_specs[i].shape[0];
+        } else if (nn_da_specs[i].ndim >= 2) {
+            halves += n;
+        } else {
+            rest += n; /* biases, LayerNorm, layer scale: small, kept exact */
+        }
+    }
+    int int8 = m->precision == ORFEAS_DEPTH_INT8;
+    size_t qbytes = int8 ? rows * sizeof(float) + lin_params : lin_params * sizeof(uint16_t);
+    float *blob = malloc(rest * sizeof(float));
+    uint8_t *q = malloc(qbytes);
+    uint16_t *hs = malloc(halves * sizeof(uint16_t));
+    if (!blob || !q || !hs) {
+        free(blob);
+        free(q);
+        free(hs);
+        return ORFEAS_ENOMEM;
+    }
+    size_t hoff = 0;
+    /* Layout of q: [int8 scales (floats)] then the weights. */
+    float *scales = (float *)q;
+    uint8_t *qw = int8 ? q + rows * sizeof(float) : q;
+    size_t roff = 0, qoff = 0, soff = 0;
+    for (int i = 0; i < NN_DA_TENSORS; i++) {
+        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        if (is_linear_weight(i)) continue;
+        if (nn_da_specs[i].ndim >= 2) {
+            for (size_t k = 0; k < n; k++)
+                hs[hoff + k] = orfeas_f32_to_f16(m->t[i][k]);
+            m->half[i] = hs + hoff;
+            m->t[i] = NULL;
+            hoff += n;
+        } else {
+            memcpy(blob + roff, m->t[i], n * sizeof(float));
+            m->t[i] = blob + roff;
+            roff += n;
+        }
+    }
+    for (int l = 0; l < DEPTH; l++)
+        for (int k = 0; k < L_COUNT; k++) {
+            int wi, bi;
+            spec_of_linear(l, k, &wi, &bi);
+            nn_linear *lin = &m->lin[l][k];
+            const float *w = lin->w;
+            size_t in = (size_t)lin->in;
+            if (int8) {
+                int8_t *dst = (int8_t *)(qw + qoff);
+                for (int o = 0; o < lin->out; o++) {
+                    const float *wr = w + (size_t)o * in;
+                    float mx = 0.0f;
+                    for (size_t c = 0; c < in; c++)
+                        mx = fabsf(wr[c]) > mx ? fabsf(wr[c]) : mx;
+                    float s = mx > 0.0f ? mx / 127.0f : 1.0f;
+                    scales[soff + (size_t)o] = s;
+                    for (size_t c = 0; c < in; c++) {
+                        long v = lrintf(wr[c] / s);
+                        dst[(size_t)o * in + c] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+                    }
+                }
+                lin->q = dst;
+                lin->qscale = scales + soff;
+                soff += (size_t)lin->out;
+                qoff += in * (size_t)lin->out;
+            } else {
+                uint16_t *dst = (uint16_t *)(qw + qoff);
+                for (size_t c = 0; c < in * (size_t)lin->out; c++)
+                    dst[c] = orfeas_f32_to_f16(w[c]);
+                lin->h = dst;
+                qoff += in * (size_t)lin->out * sizeof(uint16_t);
+            }
+            lin->w = NULL;
+            m->t[wi] = NULL;
+            lin->b = m->t[bi];
+        }
+    free(m->blob);
+    m->blob = blob;
+    m->qstore = q;
+    m->hstore = hs;
+    m->half_params = halves;
+    m->bytes = rest * sizeof(float) + qbytes + halves * sizeof(uint16_t);
+    return 0;
+}
+
+int orfeas_depth_convert(orfeas_depth_model *m, orfeas_depth_precision p)
+{
+    if ((unsigned)p > ORFEAS_DEPTH_INT8 || (m->precision != ORFEAS_DEPTH_FP32 && p != m->precision))
+        return ORFEAS_EINVAL;
+    if (p == m->precision) return 0;
+    m->precision = p;
+    int rc = pack_precision(m);
+    if (rc) m->precision = ORFEAS_DEPTH_FP32; /* pack leaves the model as it was */
+    return rc;
+}
+
+static int model_new(orfeas_depth_precision p, orfeas_depth_model **out)
+{
+    *out = NULL;
+    if ((unsigned)p > ORFEAS_DEPTH_INT8) return ORFEAS_EINVAL;
+    orfeas_depth_model *m = calloc(1, sizeof(*m));
+    if (!m) return ORFEAS_ENOMEM;
+    m->blob = malloc((size_t)NN_DA_PARAMS * sizeof(float));
+    if (!m->blob) {
+        free(m);
+        return ORFEAS_ENOMEM;
+    }
+    m->precision = p;
+    *out = m;
+    return 0;
+}
+
+static int model_finish(orfeas_depth_model *m, orfeas_depth_model **out)
+{
+    bind_full(m);
+    int rc = pack_precision(m);
+    if (rc) {
+        orfeas_depth_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+int orfeas_depth_load_random(uint64_t seed, orfeas_depth_precision p, orfeas_depth_model **out)
+{
+    orfeas_depth_model *m;
+    int rc = model_new(p, &m);
+    if (rc) return rc;
+    nn_da_generate(seed, m->blob);
+    return model_finish(m, out);
+}
+
+int orfeas_depth_write_random(uint64_t seed, const char *path)
+{
+    float *w = malloc((size_t)NN_DA_PARAMS * sizeof(float));
+    nn_st_out *t = calloc(NN_DA_TENSORS, sizeof(*t));
+    if (!w || !t) {
+        free(w);
+        free(t);
+        return ORFEAS_ENOMEM;
+    }
+    nn_da_generate(seed, w);
+    size_t off = 0;
+    for (int i = 0; i < NN_DA_TENSORS; i++) {
+        t[i] = (nn_st_out){nn_da_specs[i].name, nn_da_specs[i].ndim, nn_da_specs[i].shape, w + off};
+        off += nn_spec_numel(&nn_da_specs[i]);
+    }
+    int rc = nn_st_write_f32(path, t, NN_DA_TENSORS);
+    free(w);
+    free(t);
+    return rc;
+}
+
+int orfeas_depth_load(const char *path, orfeas_depth_precision p, orfeas_depth_model **out)
+{
+    *out = NULL;
+    nn_st_file f;
+    char err[256];
+    int rc = nn_st_load(path, &f, err, sizeof(err));
+    if (rc) {
+        ORFEAS_ERROR("depth model %s: %s", path, err);
+        return rc;
+    }
+    orfeas_depth_model *m;
+    rc = model_new(p, &m);
+    if (rc) {
+        nn_st_free(&f);
+        return rc;
+    }
+    size_t off = 0;
+    for (int i = 0; i < NN_DA_TENSORS && !rc; i++) {
+        const nn_tensor_spec *s = &nn_da_specs[i];
+        size_t n = nn_spec_numel(s);
+        const nn_st_tensor *t = nn_st_find(&f, s->name);
+        if (!t && strcmp(s->name, "backbone.embeddings.mask_token") == 0) {
+            memset(m->blob + off, 0, n * sizeof(float)); /* unused at inference */
+        } else if (!t) {
+            ORFEAS_ERROR("depth model %s: tensor %s is missing", path, s->name);
+            rc = ORFEAS_EINVAL;
+        } else {
+            int same = t->ndim == s->ndim;
+            for (int d = 0; same && d < s->ndim; d++)
+                same = t->shape[d] == s->shape[d];
+            if (!same) {
+                ORFEAS_ERROR("depth model %s: tensor %s has the wrong shape", path, s->name);
+                rc = ORFEAS_EINVAL;
+            } else {
+                nn_st_to_f32(&f, t, m->blob + off);
+            }
+        }
+        off += n;
+    }
+    nn_st_free(&f);
+    if (rc) {
+        orfeas_depth_free(m);
+        return rc;
+    }
+    return model_finish(m, out);
+}
+
+static int cmp_abs(const void *a, const void *b)
+{
+    float x = fabsf(*(const float *)a), y = fabsf(*(const float *)b);
+    return x < y ? -1 : x > y;
+}
+
+int orfeas_depth_prune(orfeas_depth_model *m, double sparsity)
+{
+    if (!(sparsity >= 0.0 && sparsity <= 1.0)) return ORFEAS_EINVAL;
+    if (m->precision != ORFEAS_DEPTH_FP32) return ORFEAS_EINVAL;
+    float *tmp = malloc((size_t)MLP * DIM * sizeof(float));
+    if (!tmp) return ORFEAS_ENOMEM;
+    for (int l = 0; l < DEPTH; l++)
+        for (int k = 0; k < L_COUNT; k++) {
+            nn_linear *lin = &m->lin[l][k];
+            size_t n = (size_t)lin->in * lin->out;
+            /* torch.nn.utils.prune.l1_unstructured: round(amount * n) smallest |w|. */
+            size_t cut = (size_t)llround(sparsity * (double)n);
+            if (cut == 0) continue;
+            memcpy(tmp, lin->w, n * sizeof(float));
+            qsort(tmp, n, sizeof(float), cmp_abs);
+            float thr = fabsf(tmp[cut - 1]);
+            float *w = (float *)lin->w;
+            size_t zeroed = 0;
+            for (size_t i = 0; i < n && zeroed < cut; i++)
+                if (fabsf(w[i]) < thr) {
+                    w[i] = 0.0f;
+                    zeroed++;
+                }
+            for (size_t i = 0; i < n && zeroed < cut; i++)
+                if (w[i] != 0.0f && fabsf(w[i]) == thr) {
+                    w[i] = 0.0f;
+                    zeroed++;
+                }
+        }
+    free(tmp);
+    return 0;
+}
+
+/* ---- forward ---------------------------------------------------------- */
+
+static void tap_out(nn_depth_tap_fn tap, void *ud, const char *name, const float *d, size_t n)
+{
+    if (tap) tap(ud, name, d, n);
+}
+
+/* RCU(y) = y + conv2(relu(conv1(relu(y)))) */
+static int rcu(const orfeas_depth_model *m, int stage, int which, const nn_map *y, nn_map *out)
+{
+    char n1[128], n2[128], b1[128], b2[128];
+    const char *pre = "neck.fusion_stage.layers";
+    snprintf(n1, sizeof(n1), "%s.%d.residual_layer%d.convolution1.weight", pre, stage, which);
+    snprintf(b1, sizeof(b1), "%s.%d.residual_layer%d.convolution1.bias", pre, stage, which);
+    snprintf(n2, sizeof(n2), "%s.%d.residual_layer%d.convolution2.weight", pre, stage, which);
+    snprintf(b2, sizeof(b2), "%s.%d.residual_layer%d.convolution2.bias", pre, stage, which);
+    nn_map a, b, c;
+    if (nn_map_alloc(&a, y->c, y->h, y->w)) return ORFEAS_ENOMEM;
+    size_t n = (size_t)y->c * y->h * y->w;
+    memcpy(a.d, y->d, n * sizeof(float));
+    nn_relu(a.d, n);
+    int rc = nn_conv2d(&a, T(m, n1), T(m, b1), FEAT, 3, 1, 1, &b);
+    nn_map_free(&a);
+    if (rc) return rc;
+    nn_relu(b.d, n);
+    rc = nn_conv2d(&b, T(m, n2), T(m, b2), FEAT, 3, 1, 1, &c);
+    nn_map_free(&b);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++)
+        c.d[i] += y->d[i];
+    *out = c;
+    return 0;
+}
+
+/* Fusion stage j (official refinenet 4-j): x (+ RCU1(skip)) -> RCU2 ->
+ * bilinear align_corners to (oh, ow) -> 1x1 projection. Consumes x. */
+static int fuse(const orfeas_depth_model *m, int j, nn_map *x, const nn_map *skip, int oh, int ow,
+                nn_map *out)
+{
+    int rc = 0;
+    nn_map r, s, p;
+    if (skip) {
+        rc = rcu(m, j, 1, skip, &r);
+        if (rc) {
+            nn_map_free(x);
+            return rc;
+        }
+        size_t n = (size_t)r.c * r.h * r.w;
+        for (size_t i = 0; i < n; i++)
+            x->d[i] += r.d[i];
+        nn_map_free(&r);
+    }
+    rc = rcu(m, j, 2, x, &r);
+    nn_map_free(x);
+    if (rc) return rc;
+    rc = nn_resize_bilinear_ac(&r, oh, ow, &s);
+    nn_map_free(&r);
+    if (rc) return rc;
+    char wn[96], bn[96];
+    snprintf(wn, sizeof(wn), "neck.fusion_stage.layers.%d.projection.weight", j);
+    snprintf(bn, sizeof(bn), "neck.fusion_stage.layers.%d.projection.bias", j);
+    rc = nn_conv2d(&s, T(m, wn), T(m, bn), FEAT, 1, 1, 0, &p);
+    nn_map_free(&s);
+    if (rc) return rc;
+    *out = p;
+    return 0;
+}
+
+/* Reassemble stage k: tokens [N, 384] -> projection -> resize -> neck conv. */
+static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int ph, int pw,
+                      nn_map *rn)
+{
+    static const int ch[4] = {48, 96, 192, 384};
+    nn_map x, p, r;
+    int rc = nn_map_alloc(&x, DIM, ph, pw);
+    if (rc) return rc;
+    size_t n = (size_t)ph * pw;
+    for (size_t i = 0; i < n; i++)
+        for (int c = 0; c < DIM; c++)
+            x.d[(size_t)c * n + i] = tok[i * DIM + c];
+    char wn[96], bn[96];
+    snprintf(wn, sizeof(wn), "neck.reassemble_stage.layers.%d.projection.weight", k);
+    snprintf(bn, sizeof(bn), "neck.reassemble_stage.layers.%d.projection.bias", k);
+    rc = nn_conv2d(&x, T(m, wn), T(m, bn), ch[k], 1, 1, 0, &p);
+    nn_map_free(&x);
+    if (rc) return rc;
+    snprintf(wn, sizeof(wn), "neck.reassemble_stage.layers.%d.resize.weight", k);
+    snprintf(bn, sizeof(bn), "neck.reassemble_stage.layers.%d.resize.bias", k);
+    if (k == 0 || k == 1) {
+        rc = nn_conv_transpose(&p, T(m, wn), T(m, bn), ch[k], k == 0 ? 4 : 2, &r);
+        nn_map_free(&p);
+    } else if (k == 3) {
+        rc = nn_conv2d(&p, T(m, wn), T(m, bn), ch[k], 3, 2, 1, &r);
+        nn_map_free(&p);
+    } else {
+        r = p;
+    }
+    if (rc) return rc;
+    snprintf(wn, sizeof(wn), "neck.convs.%d.weight", k);
+    rc = nn_conv2d(&r, T(m, wn), NULL, FEAT, 3, 1, 1, rn);
+    nn_map_free(&r);
+    return rc;
+}
+
+typedef struct enc_bufs {
+    float *x, *y, *q, *k, *v, *a, *hid, *scores, *scratch, *feats, *patches;
+} enc_bufs;
+
+static void enc_free(enc_bufs *b)
+{
+    free(b->x);
+    free(b->y);
+    free(b->q);
+    free(b->k);
+    free(b->v);
+    free(b->a);
+    free(b->hid);
+    free(b->scores);
+    free(b->scratch);
+    free(b->feats);
+    free(b->patches);
+}
+
+static float *falloc(size_t n)
+{
+    return n <= SIZE_MAX / sizeof(float) ? malloc(n * sizeof(float)) : NULL;
+}
+
+static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, enc_bufs *b,
+                   nn_depth_tap_fn tap, void *ud)
+{
+    int ph = h / 14, pw = w / 14, np = ph * pw, nt = np + 1;
+    size_t tok = (size_t)nt * DIM;
+    b->x = falloc(tok);
+    b->y = falloc(tok);
+    b->q = falloc(tok);
+    b->k = falloc(tok);
+    b->v = falloc(tok);
+    b->a = falloc(tok);
+    b->hid = falloc((size_t)nt * MLP);
+    b->scores = falloc((size_t)nt * nt);
+    b->scratch = falloc((size_t)MLP * DIM);
+    b->feats = falloc(4 * tok);
+    b->patches = falloc((size_t)np * 3 * 14 * 14);
+    if (!b->x || !b->y || !b->q || !b->k || !b->v || !b->a || !b->hid || !b->scores ||
+        !b->scratch || !b->feats || !b->patches)
+        return ORFEAS_ENOMEM;
+
+    /* Patch embedding: the 14x14 stride-14 conv as one GEMM over patches. */
+    const int pk = 3 * 14 * 14;
+    for (int i = 0; i < ph; i++)
+        for (int j = 0; j < pw; j++) {
+            float *p = b->patches + ((size_t)i * pw + j) * pk;
+            for (int c = 0; c < 3; c++)
+                for (int ky = 0; ky < 14; ky++)
+                    memcpy(p + (c * 14 + ky) * 14,
+                           img + ((size_t)c * h + (size_t)i * 14 + ky) * w + (size_t)j * 14,
+                           14 * sizeof(float));
+        }
+    nn_linear pe = {.w = T(m, "backbone.embeddings.patch_embeddings.projection.weight"),
+                    .b = T(m, "backbone.embeddings.patch_embeddings.projection.bias"),
+                    .in = pk,
+                    .out = DIM};
+    nn_linear_fwd(&pe, b->patches, np, b->x + DIM, NULL);
+    memcpy(b->x, T(m, "backbone.embeddings.cls_token"), DIM * sizeof(float));
+
+    /* Position embedding: the table as is for 37 x 37 square inputs, else
+     * the official bicubic interpolation (into y, used as scratch). */
+    const float *pos = T(m, "backbone.embeddings.position_embeddings");
+    float *pe_used = b->y;
+    if (np == GRID * GRID && h == w) {
+        memcpy(pe_used, pos, tok * sizeof(float));
+    } else {
+        memcpy(pe_used, pos, DIM * sizeof(float));
+        nn_pos_interp(pos + DIM, GRID, DIM, ph, pw, pe_used + DIM);
+    }
+    tap_out(tap, ud, "posembed", pe_used, tok);
+    for (size_t i = 0; i < tok; i++)
+        b->x[i] += pe_used[i];
+    tap_out(tap, ud, "tokens0", b->x, tok);
+
+    int tapi = 0;
+    char name[128];
+    for (int l = 0; l < DEPTH; l++) {
+        const nn_linear *lin = m->lin[l];
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.norm1.weight", l);
+        const float *g1 = T(m, name);
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.norm1.bias", l);
+        const float *b1 = T(m, name);
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.norm2.weight", l);
+        const float *g2 = T(m, name);
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.norm2.bias", l);
+        const float *b2 = T(m, name);
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.layer_scale1.lambda1", l);
+        const float *ls1 = T(m, name);
+        snprintf(name, sizeof(name), "backbone.encoder.layer.%d.layer_scale2.lambda1", l);
+        const float *ls2 = T(m, name);
+
+        nn_layernorm(b->x, nt, DIM, g1, b1, 1e-6f, b->y);
+        nn_linear_fwd(&lin[L_Q], b->y, nt, b->q, b->scratch);
+        nn_linear_fwd(&lin[L_K], b->y, nt, b->k, b->scratch);
+        nn_linear_fwd(&lin[L_V], b->y, nt, b->v, b->scratch);
+        nn_attention(b->q, b->k, b->v, DIM, nt, HEADS, HDIM, b->a, b->scores);
+        nn_linear_fwd(&lin[L_O], b->a, nt, b->y, b->scratch);
+        for (size_t i = 0; i < tok; i++)
+            b->x[i] += ls1[i % DIM] * b->y[i];
+        nn_layernorm(b->x, nt, DIM, g2, b2, 1e-6f, b->y);
+        nn_linear_fwd(&lin[L_FC1], b->y, nt, b->hid, b->scratch);
+        nn_gelu(b->hid, (size_t)nt * MLP);
+        nn_linear_fwd(&lin[L_FC2], b->hid, nt, b->y, b->scratch);
+        for (size_t i = 0; i < tok; i++)
+            b->x[i] += ls2[i % DIM] * b->y[i];
+        if (l == 2 || l == 5 || l == 8 || l == 11) {
+            float *f = b->feats + (size_t)tapi * tok;
+            nn_layernorm(b->x, nt, DIM, T(m, "backbone.layernorm.weight"),
+                         T(m, "backbone.layernorm.bias"), 1e-6f, f);
+            snprintf(name, sizeof(name), "feat%d", tapi);
+            tap_out(tap, ud, name, f, tok);
+            tapi++;
+        }
+    }
+    return 0;
+}
+
+static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
+                   nn_depth_tap_fn tap, void *ud)
+{
+    if (!m || !chw || !out || h < 14 || w < 14 || h % 14 || w % 14) return ORFEAS_EINVAL;
+    /* At most 128 x 128 patches (1792 x 1792): one head's n x n scores are then
+     * <= 1 GiB and every size stays far from overflow. */
+    if ((long)(h / 14) * (w / 14) > 128L * 128L) return ORFEAS_EINVAL;
+    int ph = h / 14, pw = w / 14;
+    size_t tok = ((size_t)ph * pw + 1) * DIM;
+    enc_bufs b = {0};
+    int rc = encoder(m, chw, h, w, &b, tap, ud);
+    nn_map rn[4] = {{0}}, path = {0}, next = {0}, o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
+    /* Frees the encoder's buffers before the head's big maps. */
+    float *feats = b.feats;
+    b.feats = NULL;
+    enc_free(&b);
+    for (int k = 0; k < 4 && !rc; k++) {
+        rc = reassemble(m, k, feats + (size_t)k * tok + DIM, ph, pw, &rn[k]);
+        if (!rc) {
+            char nm[8];
+            snprintf(nm, sizeof(nm), "rn%d", k + 1);
+            tap_out(tap, ud, nm, rn[k].d, (size_t)rn[k].c * rn[k].h * rn[k].w);
+        }
+    }
+    free(feats);
+    /* path4 = F0(rn4) -> size of rn3; path3 = F1(path4, rn3) -> rn2; ... */
+    if (!rc) {
+        nn_map x4;
+        rc = nn_map_alloc(&x4, rn[3].c, rn[3].h, rn[3].w);
+        if (!rc) {
+            memcpy(x4.d, rn[3].d, (size_t)x4.c * x4.h * x4.w * sizeof(float));
+            rc = fuse(m, 0, &x4, NULL, rn[2].h, rn[2].w, &path);
+        }
+    }
+    for (int j = 1; j < 4 && !rc; j++) {
+        char nm[8];
+        snprintf(nm, sizeof(nm), "path%d", 5 - j);
+        tap_out(tap, ud, nm, path.d, (size_t)path.c * path.h * path.w);
+        const nn_map *skip = &rn[3 - j];
+        int oh = j < 3 ? rn[2 - j].h : skip->h * 2, ow = j < 3 ? rn[2 - j].w : skip->w * 2;
+        next = (nn_map){0};
+        rc = fuse(m, j, &path, skip, oh, ow, &next);
+        path = next;
+    }
+    if (!rc) tap_out(tap, ud, "path1", path.d, (size_t)path.c * path.h * path.w);
+    for (int k = 0; k < 4; k++)
+        nn_map_free(&rn[k]);
+    /* Head: conv1 -> bilinear to (h, w) -> conv2 -> ReLU -> conv3 -> ReLU. */
+    if (!rc)
+        rc = nn_conv2d(&path, T(m, "head.conv1.weight"), T(m, "head.conv1.bias"), 32, 3, 1, 1, &o1);
+    nn_map_free(&path);
+    if (!rc) rc = nn_resize_bilinear_ac(&o1, h, w, &o2);
+    nn_map_free(&o1);
+    if (!rc)
+        rc = nn_conv2d(&o2, T(m, "head.conv2.weight"), T(m, "head.conv2.bias"), 32, 3, 1, 1, &o3);
+    nn_map_free(&o2);
+    if (!rc) {
+        nn_relu(o3.d, (size_t)o3.c * h * w);
+        rc = nn_conv2d(&o3, T(m, "head.conv3.weight"), T(m, "head.conv3.bias"), 1, 1, 1, 0, &o4);
+    }
+    nn_map_free(&o3);
+    if (!rc) {
+        tap_out(tap, ud, "prerelu", o4.d, (size_t)h * w);
+        memcpy(out, o4.d, (size_t)h * w * sizeof(float));
+        nn_relu(out, (size_t)h * w);
+    }
+    nn_map_free(&o4);
+    if (rc == ORFEAS_ENOMEM) ORFEAS_ERROR("depth: out of memory for a %dx%d input", w, h);
+    return rc;
+}
+
+int orfeas_depth_run(const orfeas_depth_model *m, const float *chw, int h, int w, float *out)
+{
+    return nn_depth_forward(m, chw, h, w, out, NULL, NULL);
+}
+
+int nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
+                     nn_depth_tap_fn tap, void *ud)
+{
+    if (!m || !m->half_params) return forward(m, chw, h, w, out, tap, ud);
+    /* A view of the model whose fp16 tensors are expanded for this run. */
+    orfeas_depth_model *view = malloc(sizeof(*view));
+    float *arena = malloc(m->half_params * sizeof(float));
+    if (!view || !arena) {
+        free(view);
+        free(arena);
+        return ORFEAS_ENOMEM;
+    }
+    *view = *m;
+    size_t off = 0;
+    for (int i = 0; i < NN_DA_TENSORS; i++) {
+        if (!m->half[i]) continue;
+        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        for (size_t k = 0; k < n; k++)
+            arena[off + k] = orfeas_f16_to_f32(m->half[i][k]);
+        view->t[i] = arena + off;
+        off += n;
+    }
+    int rc = forward(view, chw, h, w, out, tap, ud);
+    free(arena);
+    free(view);
+    return rc;
+}
