@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PORT ?= 5000
 
-.PHONY: all build deps test test-fast test-asan test-tsan run bench fuzz format clean
+.PHONY: all build deps test test-fast test-asan test-tsan run bench fuzz fuzz-ci load soak bench-report format clean
 
 all: build
 
@@ -23,6 +23,7 @@ test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
+	$(MAKE) fuzz-ci
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
@@ -53,6 +54,46 @@ fuzz:
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DORFEAS_FUZZ=ON \
 		-DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)
+
+# Every fuzz/fuzz_*.c target under libFuzzer + ASan + UBSan for FUZZ_SECONDS
+# each, on a scratch copy of its corpus (the committed corpora do not grow
+# here); any crash, leak, timeout or UB report fails. Crash inputs are kept
+# in build-fuzz/artifacts/.
+FUZZ_SECONDS ?= 20
+fuzz-ci: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DORFEAS_FUZZ=ON \
+		-DORFEAS_SANITIZE=address,undefined -DORFEAS_CUDA=OFF -DORFEAS_WEB_THREE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build build-fuzz -j $(JOBS)
+	@set -u; passed=0; failed=0; mkdir -p build-fuzz/artifacts; \
+	for src in fuzz/fuzz_*.c; do \
+		name=$$(basename $$src .c); scratch=$$(mktemp -d); \
+		cp -r fuzz/corpus/$$name/. $$scratch/ 2>/dev/null || true; \
+		if ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+			timeout $$(( $(FUZZ_SECONDS) + 120 )) build-fuzz/fuzz/$$name -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=25 -rss_limit_mb=2048 -print_final_stats=1 \
+			-artifact_prefix=build-fuzz/artifacts/$$name- $$scratch >build-fuzz/$$name.log 2>&1; then \
+			echo "PASS $$name: $$(grep -o 'stat::number_of_executed_units: *[0-9]*' build-fuzz/$$name.log | grep -o '[0-9]*$$') runs in $(FUZZ_SECONDS) s"; \
+			passed=$$((passed + 1)); \
+		else \
+			echo "FAIL $$name (build-fuzz/$$name.log):"; tail -40 build-fuzz/$$name.log; failed=$$((failed + 1)); \
+		fi; \
+		rm -rf $$scratch; \
+	done; \
+	echo "fuzz-ci: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+
+# The real server under a bounded mixed load (LOAD_SECONDS, default 60) and
+# the same for longer (SOAK_SECONDS, default 600); see bench/load.sh.
+LOAD_SECONDS ?= 60
+SOAK_SECONDS ?= 600
+load: build
+	bench/load.sh $(BUILD)/orfeas $(LOAD_SECONDS)
+
+soak: build
+	bench/soak.sh $(BUILD)/orfeas $(SOAK_SECONDS)
+
+# Runs every bench program and writes docs/PERFORMANCE.md from their output.
+bench-report: build
+	bench/report.sh $(BUILD)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

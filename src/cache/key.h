@@ -15,6 +15,9 @@
 int orfeas_sha256(const void *data, size_t size, uint8_t out[32]);
 int orfeas_sha256_hex(const void *data, size_t size, char out[ORFEAS_SHA256_HEX]);
 void orfeas_hex(const uint8_t *bytes, size_t n, char *out); /* out: 2n + 1 */
+/* SHA-256 of a file's content, read in chunks; 0, ORFEAS_EIO or
+ * ORFEAS_EINTERNAL. */
+int orfeas_sha256_file_hex(const char *path, char out[ORFEAS_SHA256_HEX]);
 
 /* The key of a request; depth_model_id may be NULL (none). Because the
  * parameters enter in canonical form, the order of the request's fields

@@ -2,6 +2,7 @@
  * log one line per request, and shut down gracefully. */
 #include "server/server_internal.h"
 #include "cache/cache.h"
+#include "cache/key.h"
 #include "jobs/store.h"
 #include "orfeas/depth.h"
 #include "orfeas/log.h"
@@ -295,6 +296,16 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
         }
         ORFEAS_INFO("depth model %s: %.1f MB of weights", config->depth_model,
                     orfeas_depth_resident_bytes(s->depth_model) / 1e6);
+        /* Other weights must never answer from results of these. */
+        char sha[ORFEAS_SHA256_HEX];
+        rc = orfeas_sha256_file_hex(config->depth_model, sha);
+        if (rc) {
+            snprintf(err, err_size, "--depth-model '%s': cannot hash it: %s", config->depth_model,
+                     orfeas_strerror(rc));
+            orfeas_server_stop(s);
+            return rc;
+        }
+        snprintf(s->depth_model_id, sizeof s->depth_model_id, "%s:fp32", sha);
     }
     if (!rc) rc = orfeas_metrics_create(&s->metrics);
     char cache_dir[1100];

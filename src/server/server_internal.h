@@ -19,8 +19,11 @@ struct orfeas_server {
     orfeas_scheduler *scheduler;
     orfeas_metrics *metrics;
     struct orfeas_depth_model *depth_model; /* --depth-model, or NULL */
-    struct orfeas_cache *cache; /* the dedup cache (src/cache) */
-    struct orfeas_store *store; /* jobs on disk (src/jobs/store.h) */
+    struct orfeas_cache *cache;             /* the dedup cache (src/cache) */
+    struct orfeas_store *store;             /* jobs on disk (src/jobs/store.h) */
+    /* The depth model's identity in cache keys: SHA-256 of its weights file
+     * and the precision; "" without a model. */
+    char depth_model_id[80];
     atomic_int state;
     atomic_uint_fast64_t requests;
     int port;

@@ -144,7 +144,7 @@ enum MHD_Result handle_job_create(request *r, const char *param)
     }
     /* An identical job queued or running is shared (pinned: this route's
      * clients poll, they never abandon). */
-    if (orfeas_cache_key(&req, NULL, req.cache_key)) req.cache_key[0] = '\0';
+    if (orfeas_cache_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
     orfeas_job *job = NULL;
     int attached = 0, hit = 0;
     /* A cached result whose job is still known answers with that job. */
