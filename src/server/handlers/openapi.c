@@ -501,6 +501,17 @@ static void paths_all(doc *d, cJSON *paths)
     push_ref(d, arr(d, op, "parameters"), "#/components/parameters/JobId");
     content_type(d, ok_response(d, op, "200", "PNG"), "image/png", "string", "binary");
 
+    op = operation(d, paths, "/api/v1/cache/stats", "get", "cacheStats", "The result cache",
+                   "{entries, bytes, capacity, hits, misses, hit_rate, coalesced, evictions, "
+                   "expired, corrupted, ttl_s, backend}.",
+                   auth_errors, 1);
+    content_type(d, ok_response(d, op, "200", "the cache's figures"), "application/json", "object",
+                 NULL);
+    op = operation(d, paths, "/api/v1/cache/clear", "post", "cacheClear", "Empty the result cache",
+                   "{\"cleared\": N}", auth_errors, 1);
+    content_type(d, ok_response(d, op, "200", "how many entries went"), "application/json",
+                 "object", NULL);
+
     op = operation(d, paths, "/metrics", "get", "metrics", "Prometheus metrics",
                    "Text format 0.0.4, names prefixed orfeas_.", auth_errors, 1);
     content_type(d, ok_response(d, op, "200", "the exposition"), "text/plain", "string", NULL);
