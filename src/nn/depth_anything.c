@@ -74,7 +74,14 @@ size_t orfeas_depth_resident_bytes(const orfeas_depth_model *m)
 
 void orfeas_depth_set_threads(int threads)
 {
-    openblas_set_num_threads(threads > 0 ? threads : 1);
+    /* OPENBLAS_NUM_THREADS, when set, caps what callers ask for: operators
+     * (and the ThreadSanitizer run, which cannot see OpenBLAS's own threads)
+     * keep the last word. */
+    const char *cap = getenv("OPENBLAS_NUM_THREADS");
+    int limit = cap ? atoi(cap) : 0;
+    if (threads < 1) threads = 1;
+    if (limit > 0 && threads > limit) threads = limit;
+    openblas_set_num_threads(threads);
 }
 
 static const float *T(const orfeas_depth_model *m, const char *name)
