@@ -153,7 +153,7 @@ const fmt = x => (Number.isFinite(x) ? x.toFixed(1) : "-");
     }));
     const elapsed = (Date.now() - t0) / 1000;
     // Every accepted job must reach a terminal state (bounded: 300 s).
-    const terminal = new Set(["completed", "failed", "cancelled"]);
+    const terminal = new Set(["completed", "failed", "cancelled", "finished, forgotten (404)"]);
     const final = {};
     const pollDeadline = Date.now() + 300000;
     let pending = [...jobs];
@@ -163,6 +163,8 @@ const fmt = x => (Number.isFinite(x) ? x.toFixed(1) : "-");
             const r = await request("GET", `/api/v1/jobs/${id}`, null, {}, {timeout: 10000});
             let st = "unknown";
             try { st = JSON.parse(r.body).status; } catch (e) { /* counted as unknown */ }
+            // Only finished jobs are forgotten (beyond the newest 1000 kept).
+            if (r.status === 404) st = "finished, forgotten (404)";
             if (terminal.has(st)) final[st] = (final[st] || 0) + 1;
             else next.push(id);
         }

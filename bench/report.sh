@@ -120,7 +120,9 @@ section "Mixed load at 64 connections (bench/load.sh)" "$here/bench/load.sh" "$o
     echo "## Soak and checkers"
     echo
     echo "Not run by this report (minutes each). \`make soak\` (SOAK_SECONDS, default"
-    echo "600) runs the load above after a 60 s warm-up and bounds RSS drift at 64 MiB;"
+    echo "600) runs the load above after a 180 s warm-up that fills what the server"
+    echo "keeps by design (1000 finished jobs / 512 MiB, the cache) and bounds RSS drift"
+    echo "after it at 64 MiB;"
     echo "\`SOAK_CHECK=asan bench/soak.sh build/orfeas 120\` soaks an ASan/UBSan/LSan"
     echo "build at 16 connections and \`SOAK_CHECK=valgrind bench/soak.sh build/orfeas 60\`"
     echo "one under valgrind memcheck at 8 connections; leaks or errors fail them."
