@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 PORT ?= 5000
 
-.PHONY: all build deps test test-fast test-asan test-tsan run bench fuzz fuzz-ci load soak bench-report format clean
+.PHONY: all build deps test test-fast test-asan test-tsan run bench fuzz fuzz-ci load soak bench-report format clean soak-ci
 
 all: build
 
@@ -24,6 +24,7 @@ test: build
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 	$(MAKE) fuzz-ci
+	$(MAKE) soak-ci
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
@@ -92,6 +93,11 @@ load: build
 
 soak: build
 	bench/soak.sh $(BUILD)/orfeas $(SOAK_SECONDS)
+
+# A short soak of the ASan+UBSan+LSan server under a mixed load (part of
+# make test): leaks, memory errors and unexpected statuses fail it.
+soak-ci: deps
+	SOAK_CHECK=asan SOAK_WARMUP=5 bench/soak.sh $(BUILD)/orfeas 30
 
 # Runs every bench program and writes docs/PERFORMANCE.md from their output.
 bench-report: build
