@@ -581,3 +581,13 @@ int request_params_from_request(struct request *r, orfeas_job_request *req, char
     in.limits.max_pixels = r->server->config.max_pixels;
     return request_params_parse(&in, req, err, err_size);
 }
+
+int request_job_or_answer(request *r, orfeas_job_request *req, enum MHD_Result *answered)
+{
+    char err[320];
+    int rc = request_params_from_request(r, req, err, sizeof err);
+    if (!rc) return 0;
+    orfeas_job_request_free(req);
+    *answered = respond_error(r, rc, err);
+    return 1;
+}

@@ -60,6 +60,10 @@ struct request;
 int request_params_from_request(struct request *r, orfeas_job_request *req, char *err,
                                 size_t err_size);
 
+/* The handlers' common start: parses the request into *req, or answers the
+ * error (freeing what was parsed) and returns 1 with *answered set. */
+int request_job_or_answer(struct request *r, orfeas_job_request *req, enum MHD_Result *answered);
+
 /* Shared by the generate and jobs handlers (implemented in handlers/jobs.c). */
 struct cJSON;
 /* Adds "format","bytes","vertices","triangles","volume_mm3","bbox_mm",

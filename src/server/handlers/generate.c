@@ -131,12 +131,8 @@ enum MHD_Result handle_generate(request *r, const char *param)
     (void)param;
     orfeas_server *s = r->server;
     orfeas_job_request req;
-    char err[320];
-    int rc = request_params_from_request(r, &req, err, sizeof err);
-    if (rc) {
-        orfeas_job_request_free(&req);
-        return respond_error(r, rc, err);
-    }
+    enum MHD_Result answered;
+    if (request_job_or_answer(r, &req, &answered)) return answered;
     const char *accept = request_header(r, MHD_HTTP_HEADER_ACCEPT);
     int want_json = request_accepts_json(accept) && request_accept_format(accept) < 0;
 
@@ -157,7 +153,7 @@ enum MHD_Result handle_generate(request *r, const char *param)
 
     orfeas_job *job = NULL;
     int attached = 0;
-    rc = orfeas_scheduler_submit_shared(s->scheduler, &req, 0, &job, &attached);
+    int rc = orfeas_scheduler_submit_shared(s->scheduler, &req, 0, &job, &attached);
     if (!rc) {
         orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
         orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");

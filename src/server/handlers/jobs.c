@@ -136,12 +136,8 @@ enum MHD_Result handle_job_create(request *r, const char *param)
     (void)param;
     orfeas_server *s = r->server;
     orfeas_job_request req;
-    char err[320];
-    int rc = request_params_from_request(r, &req, err, sizeof err);
-    if (rc) {
-        orfeas_job_request_free(&req);
-        return respond_error(r, rc, err);
-    }
+    enum MHD_Result answered;
+    if (request_job_or_answer(r, &req, &answered)) return answered;
     /* An identical job queued or running is shared (pinned: this route's
      * clients poll, they never abandon). */
     if (orfeas_cache_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
@@ -163,7 +159,7 @@ enum MHD_Result handle_job_create(request *r, const char *param)
             job = NULL;
         }
     }
-    rc = hit ? 0 : orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
+    int rc = hit ? 0 : orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
     if (!rc && !hit) {
         orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
         orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");

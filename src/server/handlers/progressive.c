@@ -278,12 +278,8 @@ enum MHD_Result handle_progressive(request *r, const char *param)
     (void)param;
     orfeas_server *s = r->server;
     orfeas_job_request req;
-    char err[320];
-    int rc = request_params_from_request(r, &req, err, sizeof err);
-    if (rc) {
-        orfeas_job_request_free(&req);
-        return respond_error(r, rc, err);
-    }
+    enum MHD_Result answered;
+    if (request_job_or_answer(r, &req, &answered)) return answered;
     stream *st = calloc(1, sizeof *st);
     if (!st) {
         orfeas_job_request_free(&req);
@@ -297,6 +293,7 @@ enum MHD_Result handle_progressive(request *r, const char *param)
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     st->fd = info ? info->connect_fd : -1;
+    int rc = 0;
     if (st->count > 1) {
         rc = copy_bytes(req.image, req.image_size, &st->image);
         if (!rc) rc = copy_bytes(req.mask, req.mask_size, &st->mask);
