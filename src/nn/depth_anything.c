@@ -1,6 +1,7 @@
 /* Depth Anything V2 Small: DINOv2 ViT-S/14 + DPT head, following the
  * official code (DepthAnything/Depth-Anything-V2, dpt.py / dinov2.py). */
 #include "nn/depth_internal.h"
+#include "nn/depth_model.h"
 
 #include "core/half.h"
 #include "nn/safetensors.h"
@@ -16,35 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIM 384
-#define HEADS 6
-#define HDIM 64
-#define MLP 1536
-#define DEPTH 12
-#define GRID 37 /* the position table is 37 x 37 (+ class) */
-#define FEAT 64
-
-enum { L_Q, L_K, L_V, L_O, L_FC1, L_FC2, L_COUNT };
 static const char *const lin_names[L_COUNT] = {"attention.attention.query",
                                                "attention.attention.key",
                                                "attention.attention.value",
                                                "attention.output.dense",
                                                "mlp.fc1",
                                                "mlp.fc2"};
-
-struct orfeas_depth_model {
-    orfeas_depth_precision precision;
-    float *blob; /* float32 tensors (all of them at fp32; the rest otherwise) */
-    const float *t[NN_DA_TENSORS];
-    nn_linear lin[DEPTH][L_COUNT];
-    void *qstore; /* int8 or fp16 linear weights + int8 scales */
-    /* Below fp32, the other weights of 2+ dims (convs, embeddings) are kept
-     * as fp16 and expanded for the duration of a run. */
-    const uint16_t *half[NN_DA_TENSORS];
-    uint16_t *hstore;
-    size_t half_params;
-    size_t bytes;
-};
 
 int orfeas_depth_precision_parse(const char *text, orfeas_depth_precision *out)
 {
@@ -102,7 +80,7 @@ static int spec_of_linear(int layer, int which, int *wi, int *bi)
 
 static int is_linear_weight(int idx)
 {
-    for (int l = 0; l < DEPTH; l++)
+    for (int l = 0; l < NN_LAYERS; l++)
         for (int k = 0; k < L_COUNT; k++) {
             int wi, bi;
             if (spec_of_linear(l, k, &wi, &bi) == 0 && wi == idx) return 1;
@@ -127,7 +105,7 @@ static void bind_full(orfeas_depth_model *m)
         m->t[i] = m->blob + off;
         off += nn_spec_numel(&nn_da_specs[i]);
     }
-    for (int l = 0; l < DEPTH; l++)
+    for (int l = 0; l < NN_LAYERS; l++)
         for (int k = 0; k < L_COUNT; k++) {
             int wi, bi;
             spec_of_linear(l, k, &wi, &bi);
@@ -189,7 +167,7 @@ static int pack_precision(orfeas_depth_model *m)
             roff += n;
         }
     }
-    for (int l = 0; l < DEPTH; l++)
+    for (int l = 0; l < NN_LAYERS; l++)
         for (int k = 0; k < L_COUNT; k++) {
             int wi, bi;
             spec_of_linear(l, k, &wi, &bi);
@@ -360,9 +338,9 @@ int orfeas_depth_prune(orfeas_depth_model *m, double sparsity)
 {
     if (!(sparsity >= 0.0 && sparsity <= 1.0)) return ORFEAS_EINVAL;
     if (m->precision != ORFEAS_DEPTH_FP32) return ORFEAS_EINVAL;
-    float *tmp = malloc((size_t)MLP * DIM * sizeof(float));
+    float *tmp = malloc((size_t)NN_MLP * NN_DIM * sizeof(float));
     if (!tmp) return ORFEAS_ENOMEM;
-    for (int l = 0; l < DEPTH; l++)
+    for (int l = 0; l < NN_LAYERS; l++)
         for (int k = 0; k < L_COUNT; k++) {
             nn_linear *lin = &m->lin[l][k];
             size_t n = (size_t)lin->in * lin->out;
@@ -410,11 +388,11 @@ static int rcu(const orfeas_depth_model *m, int stage, int which, const nn_map *
     size_t n = (size_t)y->c * y->h * y->w;
     memcpy(a.d, y->d, n * sizeof(float));
     nn_relu(a.d, n);
-    int rc = nn_conv2d(&a, T(m, n1), T(m, b1), FEAT, 3, 1, 1, &b);
+    int rc = nn_conv2d(&a, T(m, n1), T(m, b1), NN_FEAT, 3, 1, 1, &b);
     nn_map_free(&a);
     if (rc) return rc;
     nn_relu(b.d, n);
-    rc = nn_conv2d(&b, T(m, n2), T(m, b2), FEAT, 3, 1, 1, &c);
+    rc = nn_conv2d(&b, T(m, n2), T(m, b2), NN_FEAT, 3, 1, 1, &c);
     nn_map_free(&b);
     if (rc) return rc;
     for (size_t i = 0; i < n; i++)
@@ -450,7 +428,7 @@ static int fuse(const orfeas_depth_model *m, int j, nn_map *x, const nn_map *ski
     char wn[96], bn[96];
     snprintf(wn, sizeof(wn), "neck.fusion_stage.layers.%d.projection.weight", j);
     snprintf(bn, sizeof(bn), "neck.fusion_stage.layers.%d.projection.bias", j);
-    rc = nn_conv2d(&s, T(m, wn), T(m, bn), FEAT, 1, 1, 0, &p);
+    rc = nn_conv2d(&s, T(m, wn), T(m, bn), NN_FEAT, 1, 1, 0, &p);
     nn_map_free(&s);
     if (rc) return rc;
     *out = p;
@@ -463,12 +441,12 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
 {
     static const int ch[4] = {48, 96, 192, 384};
     nn_map x, p, r;
-    int rc = nn_map_alloc(&x, DIM, ph, pw);
+    int rc = nn_map_alloc(&x, NN_DIM, ph, pw);
     if (rc) return rc;
     size_t n = (size_t)ph * pw;
     for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < DIM; c++)
-            x.d[(size_t)c * n + i] = tok[i * DIM + c];
+        for (int c = 0; c < NN_DIM; c++)
+            x.d[(size_t)c * n + i] = tok[i * NN_DIM + c];
     char wn[96], bn[96];
     snprintf(wn, sizeof(wn), "neck.reassemble_stage.layers.%d.projection.weight", k);
     snprintf(bn, sizeof(bn), "neck.reassemble_stage.layers.%d.projection.bias", k);
@@ -488,7 +466,7 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
     }
     if (rc) return rc;
     snprintf(wn, sizeof(wn), "neck.convs.%d.weight", k);
-    rc = nn_conv2d(&r, T(m, wn), NULL, FEAT, 3, 1, 1, rn);
+    rc = nn_conv2d(&r, T(m, wn), NULL, NN_FEAT, 3, 1, 1, rn);
     nn_map_free(&r);
     return rc;
 }
@@ -521,16 +499,16 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
                    nn_depth_tap_fn tap, void *ud)
 {
     int ph = h / 14, pw = w / 14, np = ph * pw, nt = np + 1;
-    size_t tok = (size_t)nt * DIM;
+    size_t tok = (size_t)nt * NN_DIM;
     b->x = falloc(tok);
     b->y = falloc(tok);
     b->q = falloc(tok);
     b->k = falloc(tok);
     b->v = falloc(tok);
     b->a = falloc(tok);
-    b->hid = falloc((size_t)nt * MLP);
+    b->hid = falloc((size_t)nt * NN_MLP);
     b->scores = falloc((size_t)nt * nt);
-    b->scratch = falloc((size_t)MLP * DIM);
+    b->scratch = falloc((size_t)NN_MLP * NN_DIM);
     b->feats = falloc(4 * tok);
     b->patches = falloc((size_t)np * 3 * 14 * 14);
     if (!b->x || !b->y || !b->q || !b->k || !b->v || !b->a || !b->hid || !b->scores ||
@@ -551,19 +529,19 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
     nn_linear pe = {.w = T(m, "backbone.embeddings.patch_embeddings.projection.weight"),
                     .b = T(m, "backbone.embeddings.patch_embeddings.projection.bias"),
                     .in = pk,
-                    .out = DIM};
-    nn_linear_fwd(&pe, b->patches, np, b->x + DIM, NULL);
-    memcpy(b->x, T(m, "backbone.embeddings.cls_token"), DIM * sizeof(float));
+                    .out = NN_DIM};
+    nn_linear_fwd(&pe, b->patches, np, b->x + NN_DIM, NULL);
+    memcpy(b->x, T(m, "backbone.embeddings.cls_token"), NN_DIM * sizeof(float));
 
     /* Position embedding: the table as is for 37 x 37 square inputs, else
      * the official bicubic interpolation (into y, used as scratch). */
     const float *pos = T(m, "backbone.embeddings.position_embeddings");
     float *pe_used = b->y;
-    if (np == GRID * GRID && h == w) {
+    if (np == NN_GRID * NN_GRID && h == w) {
         memcpy(pe_used, pos, tok * sizeof(float));
     } else {
-        memcpy(pe_used, pos, DIM * sizeof(float));
-        nn_pos_interp(pos + DIM, GRID, DIM, ph, pw, pe_used + DIM);
+        memcpy(pe_used, pos, NN_DIM * sizeof(float));
+        nn_pos_interp(pos + NN_DIM, NN_GRID, NN_DIM, ph, pw, pe_used + NN_DIM);
     }
     tap_out(tap, ud, "posembed", pe_used, tok);
     for (size_t i = 0; i < tok; i++)
@@ -572,7 +550,7 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
 
     int tapi = 0;
     char name[128];
-    for (int l = 0; l < DEPTH; l++) {
+    for (int l = 0; l < NN_LAYERS; l++) {
         const nn_linear *lin = m->lin[l];
         snprintf(name, sizeof(name), "backbone.encoder.layer.%d.norm1.weight", l);
         const float *g1 = T(m, name);
@@ -587,23 +565,23 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
         snprintf(name, sizeof(name), "backbone.encoder.layer.%d.layer_scale2.lambda1", l);
         const float *ls2 = T(m, name);
 
-        nn_layernorm(b->x, nt, DIM, g1, b1, 1e-6f, b->y);
+        nn_layernorm(b->x, nt, NN_DIM, g1, b1, 1e-6f, b->y);
         nn_linear_fwd(&lin[L_Q], b->y, nt, b->q, b->scratch);
         nn_linear_fwd(&lin[L_K], b->y, nt, b->k, b->scratch);
         nn_linear_fwd(&lin[L_V], b->y, nt, b->v, b->scratch);
-        nn_attention(b->q, b->k, b->v, DIM, nt, HEADS, HDIM, b->a, b->scores);
+        nn_attention(b->q, b->k, b->v, NN_DIM, nt, NN_HEADS, NN_HDIM, b->a, b->scores);
         nn_linear_fwd(&lin[L_O], b->a, nt, b->y, b->scratch);
         for (size_t i = 0; i < tok; i++)
-            b->x[i] += ls1[i % DIM] * b->y[i];
-        nn_layernorm(b->x, nt, DIM, g2, b2, 1e-6f, b->y);
+            b->x[i] += ls1[i % NN_DIM] * b->y[i];
+        nn_layernorm(b->x, nt, NN_DIM, g2, b2, 1e-6f, b->y);
         nn_linear_fwd(&lin[L_FC1], b->y, nt, b->hid, b->scratch);
-        nn_gelu(b->hid, (size_t)nt * MLP);
+        nn_gelu(b->hid, (size_t)nt * NN_MLP);
         nn_linear_fwd(&lin[L_FC2], b->hid, nt, b->y, b->scratch);
         for (size_t i = 0; i < tok; i++)
-            b->x[i] += ls2[i % DIM] * b->y[i];
+            b->x[i] += ls2[i % NN_DIM] * b->y[i];
         if (l == 2 || l == 5 || l == 8 || l == 11) {
             float *f = b->feats + (size_t)tapi * tok;
-            nn_layernorm(b->x, nt, DIM, T(m, "backbone.layernorm.weight"),
+            nn_layernorm(b->x, nt, NN_DIM, T(m, "backbone.layernorm.weight"),
                          T(m, "backbone.layernorm.bias"), 1e-6f, f);
             snprintf(name, sizeof(name), "feat%d", tapi);
             tap_out(tap, ud, name, f, tok);
@@ -621,7 +599,7 @@ static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, 
      * <= 1 GiB and every size stays far from overflow. */
     if ((long)(h / 14) * (w / 14) > 128L * 128L) return ORFEAS_EINVAL;
     int ph = h / 14, pw = w / 14;
-    size_t tok = ((size_t)ph * pw + 1) * DIM;
+    size_t tok = ((size_t)ph * pw + 1) * NN_DIM;
     enc_bufs b = {0};
     int rc = encoder(m, chw, h, w, &b, tap, ud);
     nn_map rn[4] = {{0}}, path = {0}, next = {0}, o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
@@ -630,7 +608,7 @@ static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, 
     b.feats = NULL;
     enc_free(&b);
     for (int k = 0; k < 4 && !rc; k++) {
-        rc = reassemble(m, k, feats + (size_t)k * tok + DIM, ph, pw, &rn[k]);
+        rc = reassemble(m, k, feats + (size_t)k * tok + NN_DIM, ph, pw, &rn[k]);
         if (!rc) {
             char nm[8];
             snprintf(nm, sizeof(nm), "rn%d", k + 1);
