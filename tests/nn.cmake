@@ -17,3 +17,11 @@ add_dependencies(test_nn_precision orfeas)
 add_test(NAME test_nn_precision COMMAND test_nn_precision $<TARGET_FILE:orfeas>)
 set_tests_properties(test_nn_precision PROPERTIES TIMEOUT 300 LABELS unit)
 orfeas_add_c_test(test_nn_ops ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_ops.c)
+# The forward pass's memory estimate against its measured peak, batched
+# passes bit-for-bit against single ones, and the batcher under threads.
+orfeas_add_c_test(test_nn_batch ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_batch.c)
+set_tests_properties(test_nn_batch PROPERTIES TIMEOUT 600)
+# `serve --depth-model`: --depth-precision, the resident reservation, the
+# model id in cache keys and batching, on an in-process server.
+orfeas_add_c_test(test_nn_serve ${CMAKE_CURRENT_SOURCE_DIR}/test_nn_serve.c)
+target_link_libraries(test_nn_serve PRIVATE PkgConfig::MHD)

@@ -55,3 +55,16 @@ json_get() {
     node -e 'const j = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
              const v = eval(process.argv[2]); console.log(typeof v === "object" ? JSON.stringify(v) : v);' "$1" "$2"
 }
+
+# Counting checks: `check DESC COMMAND...` passes when COMMAND succeeds.
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() {
+    failed=$((failed + 1))
+    echo "FAIL $*" >&2
+}
+check() {
+    local desc="$1"
+    shift
+    if "$@"; then ok; else bad "$desc"; fi
+}

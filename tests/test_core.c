@@ -20,6 +20,11 @@ static void test_errors(void)
     for (int a = ORFEAS_ERROR_FIRST_ + 1; a < ORFEAS_ERROR_END_; a++)
         for (int b = a + 1; b < ORFEAS_ERROR_END_; b++)
             CHECKF(strcmp(orfeas_error_code(a), orfeas_error_code(b)) != 0, "%d %d", a, b);
+    /* ... and its name leads back to it. */
+    for (int a = ORFEAS_ERROR_FIRST_ + 1; a < ORFEAS_ERROR_END_; a++)
+        CHECKF(orfeas_error_from_code(orfeas_error_code(a)) == a, "%d", a);
+    CHECK(orfeas_error_from_code("no_such_code") == ORFEAS_EINTERNAL);
+    CHECK(orfeas_error_from_code(NULL) == ORFEAS_EINTERNAL);
 }
 
 static void test_params(void)
@@ -59,6 +64,16 @@ static void test_params(void)
     orfeas_params_canonical(&b, tb, sizeof tb);
     CHECK(strcmp(ta, tb) != 0);
     CHECK(strstr(ta, "mode=auto;") != NULL);
+    /* ... and it reads back to the same parameters (another node rebuilds a
+     * job from it). */
+    orfeas_params c;
+    char tc[1024];
+    REQUIRE(orfeas_params_from_canonical(tb, &c) == 0);
+    REQUIRE(orfeas_params_canonical(&c, tc, sizeof tc) == 0);
+    CHECK(strcmp(tb, tc) == 0 && c.detail == 0.31);
+    CHECK(orfeas_params_from_canonical("quality=11;", &c) == ORFEAS_EINVAL);
+    CHECK(orfeas_params_from_canonical("no_equals;", &c) == ORFEAS_EINVAL);
+    CHECK(orfeas_params_from_canonical(NULL, &c) == ORFEAS_EINVAL);
 
     CHECK(orfeas_quality_long_side(1) == 64 && orfeas_quality_long_side(10) == 1536);
     for (int q = 2; q <= 10; q++)

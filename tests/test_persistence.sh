@@ -19,17 +19,6 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-passed=0 failed=0
-ok() { passed=$((passed + 1)); }
-bad() {
-    failed=$((failed + 1))
-    echo "FAIL $*" >&2
-}
-check() { # check DESC COMMAND...
-    local desc="$1"
-    shift
-    if "$@"; then ok; else bad "$desc"; fi
-}
 img="$data/images/horse.png"
 img2="$data/images/apple.jpg"
 D="$work/data"

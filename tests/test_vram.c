@@ -688,6 +688,61 @@ static void test_json(void)
     orfeas_device_close(dev);
 }
 
+/* Resident reservations (a loaded model's weights): admitted at once or
+ * refused, part of reserved, taken off what jobs can ever get, listed in
+ * the JSON by name, gone when released. */
+static void test_resident(void)
+{
+    orfeas_device *dev = open_dev("sim:1GiB");
+    orfeas_vram *v = make_vram(dev, NULL);
+    uint64_t budget = orfeas_vram_capacity(v);
+    orfeas_vram_reservation model = {0}, job = {0}, too_big = {0};
+    CHECK(orfeas_vram_reserve_resident(v, "big", budget + 1, &too_big) == ORFEAS_EGPUOOM);
+    CHECK(too_big.id == 0);
+    REQUIRE(orfeas_vram_reserve_resident(v, "depth:fp16", 100 * MiB, &model) == 0);
+    CHECK(model.id != 0 && model.bytes == 100 * MiB);
+    orfeas_vram_stats st;
+    REQUIRE(orfeas_vram_stats_get(v, &st) == 0);
+    CHECK(st.resident_bytes == 100 * MiB && st.resident_count == 1);
+    CHECK(st.reserved_bytes == 100 * MiB && st.active_reservations == 0);
+    /* Jobs get the rest of the budget, never more: a job of the whole
+     * budget is refused at once instead of waiting for ever. */
+    CHECK(orfeas_vram_capacity(v) == budget - 100 * MiB);
+    CHECK(orfeas_vram_reserve(v, budget - 100 * MiB + 1, 0, NULL, &job) == ORFEAS_EGPUOOM);
+    REQUIRE(orfeas_vram_reserve(v, budget - 100 * MiB, 100, NULL, &job) == 0);
+    /* A second model no longer fits beside the job. */
+    CHECK(orfeas_vram_reserve_resident(v, "other", 1, &too_big) == ORFEAS_EGPUOOM);
+    orfeas_vram_release(v, &job);
+
+    char *json = NULL;
+    REQUIRE(orfeas_vram_stats_json(v, 6, 0, 50, &json) == 0 && json);
+    cJSON *root = cJSON_Parse(json);
+    REQUIRE(root);
+    const cJSON *gpu = cJSON_GetObjectItemCaseSensitive(root, "gpu");
+    const cJSON *rb = cJSON_GetObjectItemCaseSensitive(gpu, "resident_bytes");
+    CHECK(cJSON_IsNumber(rb) && rb->valuedouble == 100.0 * MiB);
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(gpu, "resident");
+    REQUIRE(cJSON_IsArray(list) && cJSON_GetArraySize(list) == 1);
+    const cJSON *item = cJSON_GetArrayItem(list, 0);
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+    const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(item, "bytes");
+    CHECK(cJSON_IsString(name) && strcmp(name->valuestring, "depth:fp16") == 0);
+    CHECK(cJSON_IsNumber(bytes) && bytes->valuedouble == 100.0 * MiB);
+    cJSON_Delete(root);
+    free(json);
+
+    orfeas_vram_release(v, &model);
+    CHECK(model.id == 0);
+    REQUIRE(orfeas_vram_stats_get(v, &st) == 0);
+    CHECK(st.resident_bytes == 0 && st.resident_count == 0 && st.reserved_bytes == 0);
+    CHECK(orfeas_vram_capacity(v) == budget);
+    REQUIRE(orfeas_vram_stats_json(v, 6, 0, 50, &json) == 0 && json);
+    CHECK(strstr(json, "\"resident\":[]") != NULL);
+    free(json);
+    orfeas_vram_destroy(v);
+    orfeas_device_close(dev);
+}
+
 int main(void)
 {
     orfeas_log_set_level(ORFEAS_LOG_INFO);
@@ -700,6 +755,7 @@ int main(void)
     test_alloc();
     test_monitor();
     test_json();
+    test_resident();
     orfeas_log_set_handler(NULL, NULL);
     return testutil_finish("test_vram");
 }

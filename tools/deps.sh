@@ -9,7 +9,7 @@ packages=(
     libspng-dev libpng-dev libjpeg62-turbo-dev libwebp-dev libexif-dev
     libmeshoptimizer-dev libssl-dev libsqlite3-dev libmicrohttpd-dev libcjson-dev
     libhiredis-dev libopenblas-dev libcurl4-openssl-dev
-    admesh assimp-utils curl prometheus chromium wrk webp
+    admesh assimp-utils curl prometheus chromium wrk webp redis-server
 )
 # node and npm may come from outside Debian (then Debian's npm conflicts).
 command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)

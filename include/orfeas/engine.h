@@ -60,7 +60,9 @@ typedef struct orfeas_generate_options {
     orfeas_vram *vram;
     int reserve_timeout_ms; /* < 0 or 0: wait as long as it takes */
     /* Optional: Depth Anything V2 (include/orfeas/depth.h), used for
-     * depth_source=model, and for auto when no depth image is uploaded. */
+     * depth_source=model, and for auto when no depth image is uploaded.
+     * A job that runs it reserves its pass (orfeas_depth_infer_bytes) with
+     * the rest; concurrent jobs share passes when the model batches. */
     const struct orfeas_depth_model *depth_model;
 } orfeas_generate_options;
 

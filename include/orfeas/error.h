@@ -45,6 +45,9 @@ typedef enum orfeas_error {
 const char *orfeas_strerror(int err);
 /* Stable API code string, e.g. "invalid_image"; "internal" for unknown codes. */
 const char *orfeas_error_code(int err);
+/* The code for an API code string ("invalid_image"); ORFEAS_EINTERNAL for
+ * unknown strings (jobs from another node carry their error this way). */
+int orfeas_error_from_code(const char *api_code);
 /* HTTP status for the code (500 for unknown codes). */
 int orfeas_error_http_status(int err);
 /* Process exit status the CLI uses for the code (1 for unknown codes). */

@@ -76,6 +76,9 @@ int orfeas_params_set(orfeas_params *p, const char *name, const char *value, cha
 int orfeas_params_validate(const orfeas_params *p, char *err, size_t err_size);
 /* Canonical "name=value;..." text of every parameter (for cache keys). */
 int orfeas_params_canonical(const orfeas_params *p, char *out, size_t out_size);
+/* The canonical text back into parameters (unknown names or bad values:
+ * ORFEAS_EINVAL). */
+int orfeas_params_from_canonical(const char *text, orfeas_params *p);
 
 /* The per-quality ladder: working long side in pixels and triangle budget. */
 uint32_t orfeas_quality_long_side(int quality);

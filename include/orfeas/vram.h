@@ -39,6 +39,8 @@ typedef struct orfeas_vram_stats {
     int quantization;           /* precision is int8 */
     uint32_t active_reservations, waiting_jobs;
     uint64_t oom_events;
+    uint64_t resident_bytes; /* of reserved_bytes, held by loaded models */
+    uint32_t resident_count; /* resident reservations */
 } orfeas_vram_stats;
 
 void orfeas_vram_config_init(orfeas_vram_config *config);
@@ -78,9 +80,18 @@ typedef struct orfeas_vram_reservation {
 
 int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
                         const _Atomic int *cancel, orfeas_vram_reservation *out);
+/* A resident reservation: memory held for as long as something stays
+ * loaded (a model's weights), not for one job. Admitted at once or
+ * refused (ORFEAS_EGPUOOM when `bytes` does not fit the budget beside
+ * what is reserved now); counted in reserved_bytes and resident_bytes,
+ * listed by `name` in the stats JSON, and taken off the capacity left to
+ * jobs. Released with orfeas_vram_release. At most 8 at a time. */
+int orfeas_vram_reserve_resident(orfeas_vram *vram, const char *name, uint64_t bytes,
+                                 orfeas_vram_reservation *out);
 /* Non-blocking: 1 when `bytes` could be reserved now. */
 int orfeas_vram_would_fit(orfeas_vram *vram, uint64_t bytes);
-/* Largest reservation that could ever be admitted (the budget). */
+/* Largest reservation that could ever be admitted: the budget less the
+ * resident reservations. */
 uint64_t orfeas_vram_capacity(orfeas_vram *vram);
 void orfeas_vram_release(orfeas_vram *vram, orfeas_vram_reservation *reservation);
 /* Counts an out-of-memory event (for stats and metrics). */

@@ -55,6 +55,8 @@ struct orfeas_cache {
     node *ahead, *atail, *lhead, *ltail;
     uint64_t nodes, mem_entries, disk_entries, mem_bytes, disk_bytes, gen;
     uint64_t hits, misses, coalesced, evictions, expired, corrupted;
+    orfeas_cache_remote remote; /* get == NULL: none */
+    char backend[48];
 };
 
 static double real_now(void *ctx)
@@ -331,6 +333,10 @@ static int header_ok(const file_header *h, uint64_t file_size)
 static int entry_from_file(uint8_t *file, size_t file_size, orfeas_cache_entry **out)
 {
     file_header h;
+    if (!file || file_size < sizeof h) {
+        free(file);
+        return ORFEAS_EIO;
+    }
     memcpy(&h, file, sizeof h);
     uint8_t md[32];
     if (header_ok(&h, file_size) || orfeas_sha256(file + sizeof h, (size_t)h.payload_size, md) ||
@@ -480,6 +486,38 @@ void orfeas_cache_destroy(orfeas_cache *c)
     free(c);
 }
 
+/* Stores an encoded entry in the local tiers (taking e's reference). */
+static int put_local(orfeas_cache *c, const char *key, orfeas_cache_entry *e, double stored_at);
+
+/* A local miss asks the shared tier; what it has is kept locally too. */
+static int get_remote(orfeas_cache *c, const orfeas_cache_remote *remote, const char *key,
+                      orfeas_cache_entry **out)
+{
+    uint8_t *file = NULL;
+    size_t size = 0;
+    orfeas_cache_entry *e = NULL;
+    if (remote->get(remote->ctx, key, &file, &size)) return ORFEAS_ENOTFOUND;
+    int rc = entry_from_file(file, size, &e);
+    if (rc) {
+        ORFEAS_WARN("cache: shared entry %s failed its check (%s); recomputing", key,
+                    orfeas_strerror(rc));
+        pthread_mutex_lock(&c->mu);
+        c->corrupted++;
+        pthread_mutex_unlock(&c->mu);
+        return ORFEAS_ENOTFOUND;
+    }
+    file_header h;
+    memcpy(&h, e->file, sizeof h);
+    orfeas_cache_entry_ref(e);
+    if (put_local(c, key, e, h.stored_at) != 0)
+        ORFEAS_DEBUG("cache: shared entry %s not kept locally", key);
+    pthread_mutex_lock(&c->mu);
+    c->hits++;
+    pthread_mutex_unlock(&c->mu);
+    *out = e;
+    return 0;
+}
+
 int orfeas_cache_get(orfeas_cache *c, const char *key, orfeas_cache_entry **out)
 {
     *out = NULL;
@@ -493,8 +531,9 @@ int orfeas_cache_get(orfeas_cache *c, const char *key, orfeas_cache_entry **out)
         n = NULL;
     }
     if (!n) {
+        orfeas_cache_remote remote = c->remote;
         pthread_mutex_unlock(&c->mu);
-        return ORFEAS_ENOTFOUND;
+        return remote.get ? get_remote(c, &remote, key, out) : ORFEAS_ENOTFOUND;
     }
     if (n->mem) {
         lru_unlink(c, n);
@@ -547,40 +586,76 @@ int orfeas_cache_get(orfeas_cache *c, const char *key, orfeas_cache_entry **out)
     return 0;
 }
 
-int orfeas_cache_put(orfeas_cache *c, const char *key, const orfeas_result_meta *meta,
-                     const uint8_t *data, size_t size)
+int orfeas_cache_entry_encode(const orfeas_result_meta *meta, const uint8_t *data, size_t size,
+                              double stored_at, uint8_t **file, size_t *file_size)
 {
-    if (!c || !valid_key(key) || !meta || (size && !data)) return ORFEAS_EINVAL;
-    orfeas_cache_entry *e = calloc(1, sizeof *e);
-    uint8_t *file = malloc(sizeof(file_header) + size);
-    if (!e || !file) {
-        free(e);
-        free(file);
-        return ORFEAS_ENOMEM;
-    }
+    *file = NULL;
+    *file_size = 0;
+    if (!meta || (size && !data)) return ORFEAS_EINVAL;
+    uint8_t *buf = malloc(sizeof(file_header) + size);
+    if (!buf) return ORFEAS_ENOMEM;
     file_header h;
     memset(&h, 0, sizeof h);
     memcpy(h.magic, MAGIC, 4);
     h.version = FORMAT_VERSION;
     h.header_size = sizeof h;
     h.payload_size = size;
-    h.stored_at = c->now(c->now_ctx);
+    h.stored_at = stored_at;
     h.meta = *meta;
     int rc = orfeas_sha256(data, size, h.sha256);
     if (rc) {
-        free(e);
-        free(file);
+        free(buf);
         return rc;
     }
-    memcpy(file, &h, sizeof h);
-    if (size) memcpy(file + sizeof h, data, size);
+    memcpy(buf, &h, sizeof h);
+    if (size) memcpy(buf + sizeof h, data, size);
+    *file = buf;
+    *file_size = sizeof h + size;
+    return 0;
+}
+
+int orfeas_cache_entry_decode(uint8_t *file, size_t file_size, orfeas_cache_entry **out)
+{
+    return entry_from_file(file, file_size, out);
+}
+
+void orfeas_cache_set_remote(orfeas_cache *c, const orfeas_cache_remote *remote)
+{
+    pthread_mutex_lock(&c->mu);
+    if (remote)
+        c->remote = *remote;
+    else
+        memset(&c->remote, 0, sizeof c->remote);
+    pthread_mutex_unlock(&c->mu);
+}
+
+int orfeas_cache_put(orfeas_cache *c, const char *key, const orfeas_result_meta *meta,
+                     const uint8_t *data, size_t size)
+{
+    if (!c || !valid_key(key) || !meta || (size && !data)) return ORFEAS_EINVAL;
+    orfeas_cache_entry *e = calloc(1, sizeof *e);
+    if (!e) return ORFEAS_ENOMEM;
+    double stored_at = c->now(c->now_ctx);
+    int rc = orfeas_cache_entry_encode(meta, data, size, stored_at, &e->file, &e->file_size);
+    if (rc) {
+        free(e);
+        return rc;
+    }
     atomic_init(&e->refs, 1);
     e->meta = *meta;
-    e->file = file;
-    e->file_size = sizeof h + size;
-    e->data = file + sizeof h;
+    e->data = e->file + sizeof(file_header);
     e->size = size;
+    pthread_mutex_lock(&c->mu);
+    orfeas_cache_remote remote = c->remote;
+    pthread_mutex_unlock(&c->mu);
+    /* The shared tier first: another node may be waiting for it. */
+    if (remote.put) remote.put(remote.ctx, key, e->file, e->file_size);
+    return put_local(c, key, e, stored_at);
+}
 
+static int put_local(orfeas_cache *c, const char *key, orfeas_cache_entry *e, double stored_at)
+{
+    int rc = 0;
     int on_disk = 0;
     if (c->dir && e->file_size <= c->disk_budget) {
         char path[1200], sub[1200];
@@ -619,7 +694,7 @@ int orfeas_cache_put(orfeas_cache *c, const char *key, const orfeas_result_meta 
             n->disk_size = 0;
         }
     }
-    n->stored_at = h.stored_at;
+    n->stored_at = stored_at;
     n->gen = ++c->gen;
     age_push_front(c, n);
     if (on_disk) {
@@ -635,7 +710,7 @@ int orfeas_cache_put(orfeas_cache *c, const char *key, const orfeas_result_meta 
         lru_push_front(c, n);
     }
     prune(c, n);
-    enforce(c, h.stored_at);
+    enforce(c, stored_at);
     pthread_mutex_unlock(&c->mu);
     orfeas_cache_entry_unref(e);
     return 0;
@@ -659,7 +734,14 @@ uint64_t orfeas_cache_clear(orfeas_cache *c)
     uint64_t n = c->nodes;
     while (c->ahead)
         remove_node(c, c->ahead);
+    orfeas_cache_remote remote = c->remote;
     pthread_mutex_unlock(&c->mu);
+    /* Entries of the shared tier: the cluster-wide count replaces ours
+     * (every local entry is also there, unless it was evicted). */
+    if (remote.clear) {
+        uint64_t shared = remote.clear(remote.ctx);
+        if (shared > n) n = shared;
+    }
     return n;
 }
 
@@ -682,6 +764,8 @@ void orfeas_cache_stats_get(orfeas_cache *c, orfeas_cache_stats *out)
     out->expired = c->expired;
     out->corrupted = c->corrupted;
     out->ttl_s = c->ttl_s;
-    out->backend = c->dir ? "memory+disk" : "memory";
+    snprintf(c->backend, sizeof c->backend, "%s%s%s", c->dir ? "memory+disk" : "memory",
+             c->remote.get ? "+" : "", c->remote.get ? c->remote.name : "");
+    out->backend = c->backend;
     pthread_mutex_unlock(&c->mu);
 }

@@ -80,6 +80,28 @@ void orfeas_cache_count(orfeas_cache *c, orfeas_cache_outcome outcome);
 /* Drops every entry of both tiers; the number dropped. */
 uint64_t orfeas_cache_clear(orfeas_cache *c);
 void orfeas_cache_stats_get(orfeas_cache *c, orfeas_cache_stats *out);
+/* A shared tier behind the local ones (cluster mode: Redis). Entries travel
+ * in the disk file's encoding, whose payload hash is checked on every read;
+ * a remote that fails is a miss, never an error. */
+typedef struct orfeas_cache_remote {
+    void *ctx;
+    const char *name; /* for stats: "redis" */
+    /* 0 and a malloc'd encoded entry on a hit. */
+    int (*get)(void *ctx, const char *key, uint8_t **file, size_t *size);
+    void (*put)(void *ctx, const char *key, const uint8_t *file, size_t size);
+    /* Entries dropped. */
+    uint64_t (*clear)(void *ctx);
+} orfeas_cache_remote;
+/* Before use; NULL removes it. */
+void orfeas_cache_set_remote(orfeas_cache *c, const orfeas_cache_remote *remote);
+
+/* The encoding of an entry (header with SHA-256, then the bytes): malloc'd. */
+int orfeas_cache_entry_encode(const orfeas_result_meta *meta, const uint8_t *data, size_t size,
+                              double stored_at, uint8_t **file, size_t *file_size);
+/* Checks and decodes one (takes over file, freed on failure):
+ * ORFEAS_EIO when it is not an intact entry. */
+int orfeas_cache_entry_decode(uint8_t *file, size_t file_size, orfeas_cache_entry **out);
+
 /* The disk file of a key (for tests and tools). */
 int orfeas_cache_path(const orfeas_cache *c, const char *key, char *out, size_t size);
 

@@ -13,7 +13,7 @@
 #define MAX_INPUT_BYTES (256u << 20)
 
 typedef struct generate_args {
-    const char *image, *mask, *depth, *thumbnail, *device, *depth_model;
+    const char *image, *mask, *depth, *thumbnail, *device, *depth_model, *depth_precision;
     const char *outputs[MAX_OUTPUTS];
     int output_count;
     orfeas_params params;
@@ -35,6 +35,10 @@ static void generate_help(FILE *out)
         "  --thumbnail PATH        also render a 256x256 PNG preview of the model\n"
         "  --max-pixels N          refuse images with more pixels (default 50000000)\n"
         "  --device D              auto, cpu, cuda[:N], sim:<size>[,oom-after=N] (default auto)\n"
+        "  --depth-model PATH      Depth Anything V2 Small weights (model.safetensors)\n"
+        "  --depth-precision P     its weights: fp32, fp16, int8 or auto (by the device's free\n"
+        "                          memory; fp32 on the cpu); default: --precision if set, else "
+        "auto\n"
         "  --log-level LEVEL       debug, info, warn, error, off (default warn)\n"
         "  -q, --quiet             no progress bar and no summary\n"
         "  -h, --help              this text\n\n"
@@ -119,6 +123,16 @@ static int parse_args(int argc, char **argv, generate_args *a)
             a->device = value;
         } else if (strcmp(flag, "--depth-model") == 0) {
             a->depth_model = value;
+        } else if (strcmp(flag, "--depth-precision") == 0) {
+            orfeas_depth_precision dp;
+            if (orfeas_depth_precision_choose(value, NULL, &dp)) {
+                fprintf(
+                    stderr,
+                    "orfeas generate: --depth-precision: '%s' is not fp32, fp16, int8 or auto\n",
+                    value);
+                return ORFEAS_EINVAL;
+            }
+            a->depth_precision = value;
         } else if (strcmp(flag, "--thumbnail") == 0) {
             a->thumbnail = value;
         } else if (strcmp(flag, "--max-pixels") == 0) {
@@ -234,17 +248,19 @@ int cli_generate(int argc, char **argv)
         return orfeas_error_exit_status(err);
     }
 
-    /* The model's weights at the asked precision (auto: fp32). */
+    /* The model's weights at --depth-precision (by default --precision when
+     * given, else auto: by the device's free memory, fp32 on the cpu), a
+     * resident reservation of the VRAM manager while loaded. */
     orfeas_depth_model *model = NULL;
     if (a.depth_model) {
-        orfeas_depth_precision dp = a.params.precision == ORFEAS_PRECISION_FP16 ? ORFEAS_DEPTH_FP16
-                                    : a.params.precision == ORFEAS_PRECISION_INT8
-                                        ? ORFEAS_DEPTH_INT8
-                                        : ORFEAS_DEPTH_FP32;
-        err = orfeas_depth_load(a.depth_model, dp, &model);
+        const char *dp = a.depth_precision ? a.depth_precision
+                         : a.params.precision == ORFEAS_PRECISION_AUTO
+                             ? "auto"
+                             : orfeas_precision_name(a.params.precision);
+        char msg[1400];
+        err = orfeas_depth_load_on(a.depth_model, dp, vram, &model, msg, sizeof msg);
         if (err) {
-            fprintf(stderr, "orfeas generate: --depth-model '%s': %s\n", a.depth_model,
-                    orfeas_strerror(err));
+            fprintf(stderr, "orfeas generate: %s\n", msg);
             orfeas_vram_destroy(vram);
             orfeas_device_close(dev);
             free(image), free(mask), free(depth);

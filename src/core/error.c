@@ -1,6 +1,7 @@
 #include "orfeas/error.h"
 
 #include <stddef.h>
+#include <string.h>
 
 struct error_row {
     int code;
@@ -49,4 +50,11 @@ int orfeas_error_exit_status(int err)
     if (err == 0) return 0;
     const struct error_row *row = find_row(err);
     return row ? row->exit_status : 1;
+}
+
+int orfeas_error_from_code(const char *api_code)
+{
+    for (size_t i = 0; api_code && i < sizeof error_rows / sizeof error_rows[0]; i++)
+        if (strcmp(error_rows[i].api_code, api_code) == 0) return error_rows[i].code;
+    return ORFEAS_EINTERNAL;
 }

@@ -226,3 +226,20 @@ int orfeas_params_canonical(const orfeas_params *p, char *out, size_t out_size)
     }
     return 0;
 }
+
+int orfeas_params_from_canonical(const char *text, orfeas_params *p)
+{
+    orfeas_params_init(p);
+    char buf[1024];
+    if (!text || strlen(text) >= sizeof buf) return ORFEAS_EINVAL;
+    memcpy(buf, text, strlen(text) + 1);
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
+        char *eq = strchr(item, '=');
+        if (!eq) return ORFEAS_EINVAL;
+        *eq = '\0';
+        char err[160];
+        if (orfeas_params_set(p, item, eq + 1, err, sizeof err)) return ORFEAS_EINVAL;
+    }
+    return 0;
+}

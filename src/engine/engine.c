@@ -47,7 +47,8 @@ static orfeas_precision lower_precision(orfeas_precision p)
 
 static uint64_t estimate(const job *j, orfeas_precision p)
 {
-    return job_estimate(orfeas_devmem_host_accessible(&j->mem), p, 1, j->w, j->h);
+    return job_estimate(orfeas_devmem_host_accessible(&j->mem), p, 1, j->w, j->h,
+                        job_depth_bytes(j));
 }
 
 static void log_usage(orfeas_vram *vram, const char *when)
@@ -78,7 +79,7 @@ static int admit(job *j, orfeas_precision wanted, orfeas_vram_reservation *res)
                 p = lower_precision(p);
             if (estimate(j, p) > capacity) {
                 snprintf(j->stats->error_detail, sizeof j->stats->error_detail,
-                         "needs %.1f MiB even at int8; the card's budget is %.1f MiB",
+                         "needs %.1f MiB even at int8; the card's budget for jobs is %.1f MiB",
                          estimate(j, p) / 1048576.0, capacity / 1048576.0);
                 return ORFEAS_EGPUOOM;
             }

@@ -1,5 +1,6 @@
 #include "engine/job.h"
 #include "core/half.h"
+#include "orfeas/depth.h"
 #include "orfeas/error.h"
 
 #include <stdlib.h>
@@ -130,8 +131,27 @@ static uint64_t rtin_bytes(int host_memory_device, uint32_t w, uint32_t h)
     return bytes;
 }
 
+int job_uses_depth_model(const job *j)
+{
+    const orfeas_depth_model *model = j->opts ? j->opts->depth_model : NULL;
+    orfeas_depth_source src = j->params.depth_source;
+    int have_upload = j->input->depth && j->input->depth_size;
+    return model && (src == ORFEAS_DEPTH_MODEL || (src == ORFEAS_DEPTH_AUTO && !have_upload)) &&
+           j->params.mode != ORFEAS_MODE_LITHOPHANE;
+}
+
+uint64_t job_depth_bytes(const job *j)
+{
+    if (!job_uses_depth_model(j)) return 0;
+    size_t infer =
+        orfeas_depth_infer_bytes(j->w, j->h, orfeas_depth_model_precision(j->opts->depth_model));
+    /* The network refuses the size: stage_depth fails without allocating. */
+    if (infer == 0) return 0;
+    return infer + (uint64_t)j->w * j->h * sizeof(float);
+}
+
 uint64_t job_estimate(int host_memory_device, orfeas_precision precision, int has_mask, uint32_t w,
-                      uint32_t h)
+                      uint32_t h, uint64_t depth_bytes)
 {
     uint64_t n = (uint64_t)w * h;
     uint64_t planes = 0;
@@ -145,5 +165,6 @@ uint64_t job_estimate(int host_memory_device, orfeas_precision precision, int ha
     if (blur > kernels) kernels = blur;
     if (rtin_bytes(host_memory_device, w, h) > kernels)
         kernels = rtin_bytes(host_memory_device, w, h);
+    if (depth_bytes > kernels) kernels = depth_bytes;
     return planes + kernels;
 }

@@ -62,8 +62,17 @@ int stage_heights(job *j);
 int stage_mesh(job *j, orfeas_mesh *mesh);
 
 /* Device bytes the job will hold at most on a w x h grid at a precision:
- * the planes (on host-memory devices) and the kernels' buffers. */
+ * the planes (on host-memory devices) and the largest of the stages'
+ * buffers: the kernels', or `depth_bytes` (job_depth_bytes) while the
+ * depth model runs. */
 uint64_t job_estimate(int host_memory_device, orfeas_precision precision, int has_mask, uint32_t w,
-                      uint32_t h);
+                      uint32_t h, uint64_t depth_bytes);
+/* 1 when stage_depth will run the depth model (depth_source model, or
+ * auto without an uploaded depth image, and not a lithophane). */
+int job_uses_depth_model(const job *j);
+/* What the depth stage holds when it runs the model on the w x h grid:
+ * orfeas_depth_infer_bytes at the model's precision and the float plane
+ * it returns; 0 when it does not run the model. */
+uint64_t job_depth_bytes(const job *j);
 
 #endif

@@ -215,9 +215,7 @@ int stage_depth(job *j)
                  "depth_source: 'model' needs a depth model (--depth-model), and none is loaded");
         return ORFEAS_EINVAL;
     }
-    int use_model =
-        model && (src == ORFEAS_DEPTH_MODEL || (src == ORFEAS_DEPTH_AUTO && !have_upload));
-    if (use_model && j->params.mode != ORFEAS_MODE_LITHOPHANE) {
+    if (job_uses_depth_model(j)) {
         /* The network's relative depth (larger = nearer), spread over 0..1. */
         float *values = malloc(n * sizeof *values);
         if (!values) return ORFEAS_ENOMEM;

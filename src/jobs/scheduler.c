@@ -55,6 +55,12 @@ struct orfeas_job {
     uint32_t vertices, triangles;      /* of the result (kept across restarts) */
     int restored;                      /* loaded from the store: no mesh */
     int shutdown;                      /* cancelled by the shutdown: stays unfinished on disk */
+    /* Cluster mode: 1 = dispatched from here and waiting in the cluster,
+     * 2 = tracked (accepted elsewhere); 0 = runs here. */
+    int remote;
+    int from_stream;           /* handed in by the cluster: report the outcome back */
+    char tag[48];              /* the cluster's handle (its stream entry) */
+    orfeas_job *rprev, *rnext; /* the remote list, while remote and unfinished */
 };
 
 struct orfeas_scheduler {
@@ -84,6 +90,9 @@ struct orfeas_scheduler {
     int nthreads;
     pthread_t watchdog;
     int has_watchdog;
+    orfeas_scheduler_hooks hooks; /* cluster mode when dispatch is set */
+    uint32_t awaiting;            /* dispatched from here, not yet run or settled */
+    orfeas_job *rhead;            /* unfinished remote jobs */
 };
 
 const char *orfeas_job_state_name(orfeas_job_state state)
@@ -233,6 +242,31 @@ static void queue_remove(orfeas_scheduler *s, orfeas_job *job)
         s->qtail = job->qprev;
     job->qprev = job->qnext = NULL;
     s->queued--;
+}
+
+static void remote_push(orfeas_scheduler *s, orfeas_job *job, int kind)
+{
+    job->remote = kind;
+    job->rprev = NULL;
+    job->rnext = s->rhead;
+    if (s->rhead) s->rhead->rprev = job;
+    s->rhead = job;
+    if (kind == 1) s->awaiting++;
+}
+
+/* Leaves the remote list (it runs here now, or it is settled); the flag
+ * stays 2 for a settled tracked job, whose mesh is elsewhere. */
+static void remote_leave(orfeas_scheduler *s, orfeas_job *job, int keep_flag)
+{
+    if (!job->remote) return;
+    if (job->rprev)
+        job->rprev->rnext = job->rnext;
+    else if (s->rhead == job)
+        s->rhead = job->rnext;
+    if (job->rnext) job->rnext->rprev = job->rprev;
+    job->rprev = job->rnext = NULL;
+    if (job->remote == 1) s->awaiting--;
+    job->remote = keep_flag ? 2 : 0;
 }
 
 /* Marks a job finished, keeps it among the finished ones, evicts the oldest
@@ -415,6 +449,8 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
     if (persist && s->config.store)
         orfeas_store_job_finished(s->config.store, job->id, state, job->finished, job->error,
                                   job->error_message);
+    if (job->from_stream && !job->shutdown && s->hooks.finished)
+        s->hooks.finished(s->hooks.ctx, job);
 }
 
 typedef struct worker_arg {
@@ -638,7 +674,57 @@ static orfeas_job *find_inflight_locked(orfeas_scheduler *s, const char *key)
     }
     for (orfeas_job *job = s->qhead; job; job = job->qnext)
         if (strcmp(job->req.cache_key, key) == 0) return job;
+    for (orfeas_job *job = s->rhead; job; job = job->rnext)
+        if (!atomic_load(&job->cancel) && strcmp(job->req.cache_key, key) == 0) return job;
     return NULL;
+}
+
+/* Under s->mu: one more waiter on a job found for a coalesced request. */
+static void attach_locked(orfeas_job *same, int pinned, orfeas_job **out)
+{
+    same->interest++;
+    same->pinned |= pinned;
+    if (out) {
+        orfeas_job_ref(same);
+        *out = same;
+    }
+}
+
+/* The job another node computes this key with, if it can be joined: one
+ * that is not finished, or finished with its result. */
+static orfeas_job *claimed_elsewhere(orfeas_scheduler *s, const char *key, const char *id)
+{
+    char other[37];
+    if (!s->hooks.claim_key || s->hooks.claim_key(s->hooks.ctx, key, id, other) != 1) return NULL;
+    orfeas_job *same = orfeas_scheduler_find(s, other);
+    if (!same) return NULL;
+    pthread_mutex_lock(&s->mu);
+    int joinable = same->state == ORFEAS_JOB_QUEUED || same->state == ORFEAS_JOB_RUNNING ||
+                   same->state == ORFEAS_JOB_COMPLETED;
+    pthread_mutex_unlock(&s->mu);
+    if (joinable) return same;
+    orfeas_job_unref(same);
+    return NULL;
+}
+
+/* Offers a new job to the cluster; back to the local queue when it cannot
+ * take it (Redis down): the job still runs, here. */
+static void dispatch(orfeas_scheduler *s, orfeas_job *job)
+{
+    orfeas_job_ref(job);
+    int rc = s->hooks.dispatch(s->hooks.ctx, job);
+    if (rc) {
+        pthread_mutex_lock(&s->mu);
+        if (job->remote == 1 && job->state == ORFEAS_JOB_QUEUED) {
+            remote_leave(s, job, 0);
+            queue_push(s, job);
+            pthread_cond_signal(&s->work);
+        }
+        pthread_mutex_unlock(&s->mu);
+        ORFEAS_WARN("job %s runs here: the cluster did not take it (%s)", job->id,
+                    orfeas_strerror(rc));
+    }
+    orfeas_job_unref(job);
 }
 
 int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
@@ -650,12 +736,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         pthread_mutex_lock(&s->mu);
         orfeas_job *same = s->draining ? NULL : find_inflight_locked(s, req->cache_key);
         if (same) {
-            same->interest++;
-            same->pinned |= pinned;
-            if (out) {
-                orfeas_job_ref(same);
-                *out = same;
-            }
+            attach_locked(same, pinned, out);
             pthread_mutex_unlock(&s->mu);
             *attached = 1;
             orfeas_job_request_free(req);
@@ -670,6 +751,23 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         free(job);
         orfeas_job_request_free(req);
         return rc;
+    }
+    if (attached && req->cache_key[0]) {
+        orfeas_job *same = claimed_elsewhere(s, req->cache_key, job->id);
+        if (same) {
+            pthread_mutex_lock(&s->mu);
+            attach_locked(same, pinned, NULL);
+            pthread_mutex_unlock(&s->mu);
+            if (out)
+                *out = same;
+            else
+                orfeas_job_unref(same);
+            *attached = 1;
+            ORFEAS_INFO("request attached to job %s (another node)", same->id);
+            orfeas_job_request_free(req);
+            free(job);
+            return 0;
+        }
     }
     job->req = *req;
     memset(req, 0, sizeof *req);
@@ -697,12 +795,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     orfeas_job *same =
         attached && !s->draining ? find_inflight_locked(s, job->req.cache_key) : NULL;
     if (same) {
-        same->interest++;
-        same->pinned |= pinned;
-        if (out) {
-            orfeas_job_ref(same);
-            *out = same;
-        }
+        attach_locked(same, pinned, out);
         pthread_mutex_unlock(&s->mu);
         *attached = 1;
         if (s->config.store) orfeas_store_job_delete(s->config.store, job->id);
@@ -710,7 +803,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         free(job);
         return 0;
     }
-    if (s->draining || s->queued >= (uint32_t)s->config.queue_max) {
+    if (s->draining || s->queued + s->awaiting >= (uint32_t)s->config.queue_max) {
         int draining = s->draining;
         pthread_mutex_unlock(&s->mu);
         if (s->config.store) orfeas_store_job_delete(s->config.store, job->id);
@@ -721,15 +814,23 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     }
     atomic_fetch_add(&s->refs, 1);
     table_insert(s, job);
-    queue_push(s, job);
+    int cluster = s->hooks.dispatch != NULL && !job->req.local;
+    if (cluster) {
+        remote_push(s, job, 1);
+    } else {
+        queue_push(s, job);
+    }
     if (out) {
         orfeas_job_ref(job);
         *out = job;
     }
-    uint32_t position = s->queued;
-    pthread_cond_signal(&s->work);
+    uint32_t position = s->queued + s->awaiting;
+    if (!cluster) pthread_cond_signal(&s->work);
+    orfeas_job_ref(job); /* for the log line and the dispatch below */
     pthread_mutex_unlock(&s->mu);
-    ORFEAS_INFO("job %s queued (position %u)", job->id, position);
+    ORFEAS_INFO("job %s queued (position %u%s)", job->id, position, cluster ? ", cluster" : "");
+    if (cluster) dispatch(s, job);
+    orfeas_job_unref(job);
     return 0;
 }
 
@@ -742,6 +843,7 @@ orfeas_job *orfeas_scheduler_find(orfeas_scheduler *s, const char *id)
         job = job->hnext;
     orfeas_job_ref(job);
     pthread_mutex_unlock(&s->mu);
+    if (!job && s->hooks.lookup) job = s->hooks.lookup(s->hooks.ctx, id);
     return job;
 }
 
@@ -770,13 +872,18 @@ int orfeas_scheduler_cancel(orfeas_scheduler *s, orfeas_job *job)
     orfeas_job *evicted = NULL;
     pthread_mutex_lock(&s->mu);
     int was = job->state;
-    if (job->state == ORFEAS_JOB_QUEUED)
+    int remote =
+        job->remote && (job->state == ORFEAS_JOB_QUEUED || job->state == ORFEAS_JOB_RUNNING);
+    if (remote)
+        atomic_store(&job->cancel, 1); /* settled when the cluster reports it */
+    else if (job->state == ORFEAS_JOB_QUEUED)
         cancel_queued_locked(s, job, "cancelled while queued", &evicted);
     else if (job->state == ORFEAS_JOB_RUNNING)
         atomic_store(&job->cancel, 1);
     pthread_mutex_unlock(&s->mu);
+    if (remote && s->hooks.cancel) s->hooks.cancel(s->hooks.ctx, job);
     unref_list(evicted);
-    if (was == ORFEAS_JOB_QUEUED && s->config.store)
+    if (was == ORFEAS_JOB_QUEUED && !remote && s->config.store)
         orfeas_store_job_finished(s->config.store, job->id, ORFEAS_JOB_CANCELLED, job->finished,
                                   ORFEAS_ECANCELLED, "cancelled while queued");
     if (was == ORFEAS_JOB_QUEUED || was == ORFEAS_JOB_RUNNING)
@@ -825,6 +932,15 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s)
     while (s->qhead) {
         s->qhead->shutdown = 1;
         cancel_queued_locked(s, s->qhead, "server shutting down", &evicted);
+    }
+    /* Jobs waiting in the cluster stay there (another node runs them);
+     * here they end, so that no waiter blocks the shutdown. */
+    while (s->rhead) {
+        orfeas_job *job = s->rhead;
+        remote_leave(s, job, 1);
+        job->shutdown = 1;
+        set_error(job, ORFEAS_ECANCELLED, "server shutting down");
+        finish_locked(s, job, ORFEAS_JOB_CANCELLED, &evicted);
     }
     double deadline = mono_ms() + (grace_s > 0 ? grace_s * 1e3 : 0);
     while (s->running > 0 && mono_ms() < deadline) {
@@ -1025,4 +1141,258 @@ int orfeas_job_thumbnail(orfeas_job *job, const uint8_t **data, size_t *size)
     *data = job->thumb.data;
     *size = job->thumb.size;
     return 0;
+}
+
+/* --- cluster mode --- */
+
+void orfeas_scheduler_set_hooks(orfeas_scheduler *s, const orfeas_scheduler_hooks *hooks)
+{
+    pthread_mutex_lock(&s->mu);
+    if (hooks)
+        s->hooks = *hooks;
+    else
+        memset(&s->hooks, 0, sizeof s->hooks);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static orfeas_job *table_find_locked(orfeas_scheduler *s, const char *id)
+{
+    orfeas_job *job = s->buckets[hash_id(id) & s->bucket_mask];
+    while (job && strcmp(job->id, id) != 0)
+        job = job->hnext;
+    return job;
+}
+
+int orfeas_scheduler_submit_stream(orfeas_scheduler *s, orfeas_job_request *req, const char *id,
+                                   const char *tag, orfeas_job **out)
+{
+    if (out) *out = NULL;
+    if (!id || strlen(id) != 36) {
+        orfeas_job_request_free(req);
+        return ORFEAS_EINVAL;
+    }
+    orfeas_job *fresh = NULL;
+    if (req) {
+        fresh = calloc(1, sizeof *fresh);
+        if (!fresh) {
+            orfeas_job_request_free(req);
+            return ORFEAS_ENOMEM;
+        }
+    }
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    orfeas_job *job = table_find_locked(s, id);
+    if (s->draining) {
+        rc = ORFEAS_EBUSY;
+    } else if (job) {
+        /* A remote job may be reported running: by a node that died. */
+        int waiting = job->state == ORFEAS_JOB_QUEUED || job->state == ORFEAS_JOB_RUNNING;
+        if (!job->remote || !waiting || atomic_load(&job->cancel)) {
+            rc = ORFEAS_ENOTREADY;
+        } else if (req) {
+            char key[sizeof job->req.cache_key];
+            memcpy(key, job->req.cache_key, sizeof key);
+            orfeas_job_request_free(&job->req);
+            job->req = *req;
+            memset(req, 0, sizeof *req);
+            if (!job->req.cache_key[0]) memcpy(job->req.cache_key, key, sizeof key);
+        } else if (!job->req.image) {
+            rc = ORFEAS_ENOTFOUND; /* tracked: its inputs are in the cluster */
+        }
+    } else if (!req) {
+        rc = ORFEAS_ENOTFOUND;
+    } else {
+        job = fresh;
+        fresh = NULL;
+        memcpy(job->id, id, sizeof job->id);
+        job->req = *req;
+        memset(req, 0, sizeof *req);
+        atomic_init(&job->refs, 1);
+        atomic_init(&job->cancel, 0);
+        job->s = s;
+        job->created = unix_s();
+        job->pinned = 1;
+        atomic_fetch_add(&s->refs, 1);
+        table_insert(s, job);
+    }
+    if (!rc) {
+        remote_leave(s, job, 0);
+        job->state = ORFEAS_JOB_QUEUED;
+        job->stage = "queued";
+        job->from_stream = 1;
+        snprintf(job->tag, sizeof job->tag, "%s", tag ? tag : "");
+        queue_push(s, job);
+        pthread_cond_signal(&s->work);
+        if (out) {
+            orfeas_job_ref(job);
+            *out = job;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    free(fresh);
+    if (req) orfeas_job_request_free(req);
+    return rc;
+}
+
+int orfeas_scheduler_capacity(orfeas_scheduler *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int free_workers = s->draining ? 0 : s->nthreads - (int)s->running - (int)s->queued;
+    pthread_mutex_unlock(&s->mu);
+    return free_workers > 0 ? free_workers : 0;
+}
+
+/* Stage names are static strings: map the reported one onto ours. */
+static const char *stage_of(const char *name)
+{
+    static const char *const fixed[] = {"queued", "export", "done"};
+    for (int i = 0; name && i < 3; i++)
+        if (strcmp(name, fixed[i]) == 0) return fixed[i];
+    for (int i = 0; name && i < ORFEAS_STAGE_COUNT_; i++)
+        if (strcmp(name, orfeas_stage_name((orfeas_stage)i)) == 0)
+            return orfeas_stage_name((orfeas_stage)i);
+    return "queued";
+}
+
+static void remote_apply_locked(orfeas_job *job, const orfeas_remote_state *st)
+{
+    if (st->state == ORFEAS_JOB_QUEUED || st->state == ORFEAS_JOB_RUNNING) job->state = st->state;
+    job->progress = st->progress > 99 ? 99 : st->progress;
+    job->stage = stage_of(st->stage);
+    if (st->created > 0) job->created = st->created;
+    if (st->started > 0) job->started = st->started;
+    job->req.params.format = st->format;
+}
+
+int orfeas_scheduler_track(orfeas_scheduler *s, const char *id, const orfeas_remote_state *st,
+                           orfeas_job **out)
+{
+    *out = NULL;
+    if (!id || strlen(id) != 36) return ORFEAS_EINVAL;
+    orfeas_job *fresh = calloc(1, sizeof *fresh);
+    if (!fresh) return ORFEAS_ENOMEM;
+    orfeas_job *evicted = NULL;
+    pthread_mutex_lock(&s->mu);
+    orfeas_job *job = table_find_locked(s, id);
+    if (!job) {
+        job = fresh;
+        fresh = NULL;
+        memcpy(job->id, id, sizeof job->id);
+        atomic_init(&job->refs, 1);
+        atomic_init(&job->cancel, 0);
+        job->s = s;
+        job->state = ORFEAS_JOB_QUEUED;
+        job->pinned = 1; /* someone else's: never cancelled for lack of waiters here */
+        orfeas_params_init(&job->req.params);
+        remote_apply_locked(job, st);
+        atomic_fetch_add(&s->refs, 1);
+        table_insert(s, job);
+        remote_push(s, job, 2);
+    }
+    orfeas_job_ref(job);
+    *out = job;
+    pthread_mutex_unlock(&s->mu);
+    unref_list(evicted);
+    free(fresh);
+    return 0;
+}
+
+void orfeas_scheduler_remote_update(orfeas_scheduler *s, orfeas_job *job,
+                                    const orfeas_remote_state *st)
+{
+    pthread_mutex_lock(&s->mu);
+    if (job->remote && (job->state == ORFEAS_JOB_QUEUED || job->state == ORFEAS_JOB_RUNNING))
+        remote_apply_locked(job, st);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void orfeas_scheduler_settle(orfeas_scheduler *s, orfeas_job *job, orfeas_job_state state, int err,
+                             const char *message, const struct orfeas_result_meta *meta,
+                             const uint8_t *data, size_t size)
+{
+    orfeas_buffer copy = {0};
+    if (state == ORFEAS_JOB_COMPLETED && orfeas_buffer_append(&copy, data, size)) {
+        state = ORFEAS_JOB_FAILED;
+        err = ORFEAS_ENOMEM;
+        message = "no memory for the result";
+    }
+    orfeas_job *evicted = NULL;
+    pthread_mutex_lock(&s->mu);
+    if (!job->remote || (job->state != ORFEAS_JOB_QUEUED && job->state != ORFEAS_JOB_RUNNING)) {
+        pthread_mutex_unlock(&s->mu);
+        orfeas_buffer_free(&copy);
+        return;
+    }
+    remote_leave(s, job, 1);
+    orfeas_job_request_free(&job->req);
+    job->restored = 1; /* its mesh is on another node */
+    if (state == ORFEAS_JOB_COMPLETED) {
+        job->result = copy;
+        copy = (orfeas_buffer){0};
+        if (meta) {
+            orfeas_result_meta_to_stats(meta, &job->stats);
+            job->vertices = meta->vertices;
+            job->triangles = meta->triangles;
+            job->req.params.format = (orfeas_format)meta->format;
+        }
+    } else {
+        set_error(job, err ? err : ORFEAS_EINTERNAL, message);
+    }
+    finish_locked(s, job, state, &evicted);
+    pthread_mutex_unlock(&s->mu);
+    unref_list(evicted);
+    orfeas_buffer_free(&copy);
+}
+
+int orfeas_scheduler_collect(orfeas_scheduler *s, int which, orfeas_job **out, int max)
+{
+    int n = 0;
+    pthread_mutex_lock(&s->mu);
+    if (which == 0) {
+        for (orfeas_job *job = s->rhead; job && n < max; job = job->rnext) {
+            orfeas_job_ref(job);
+            out[n++] = job;
+        }
+    } else {
+        for (int i = 0; i < s->nthreads && n < max; i++)
+            if (s->slots[i] && s->slots[i]->from_stream) {
+                orfeas_job_ref(s->slots[i]);
+                out[n++] = s->slots[i];
+            }
+        for (orfeas_job *job = s->qhead; job && n < max; job = job->qnext)
+            if (job->from_stream) {
+                orfeas_job_ref(job);
+                out[n++] = job;
+            }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+const char *orfeas_job_id(const orfeas_job *job)
+{
+    return job->id;
+}
+
+const char *orfeas_job_tag(const orfeas_job *job)
+{
+    return job->tag;
+}
+
+const orfeas_job_request *orfeas_job_request_of(const orfeas_job *job)
+{
+    return &job->req;
+}
+
+int orfeas_job_stopped_by_shutdown(orfeas_job *job)
+{
+    pthread_mutex_lock(&job->s->mu);
+    int stopped = job->shutdown;
+    pthread_mutex_unlock(&job->s->mu);
+    return stopped;
+}
+
+int orfeas_job_cancel_requested(orfeas_job *job)
+{
+    return atomic_load(&job->cancel);
 }

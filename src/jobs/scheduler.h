@@ -29,6 +29,9 @@ typedef struct orfeas_job_request {
      * or running is shared instead of run again, and the result is stored
      * in the cache. Empty: neither. */
     char cache_key[65];
+    /* Cluster mode: run it on this node (a progressive stream needs the
+     * mesh here), never through the cluster. */
+    int local;
 } orfeas_job_request;
 void orfeas_job_request_free(orfeas_job_request *req);
 
@@ -143,5 +146,73 @@ int orfeas_job_result(orfeas_job *job, const uint8_t **data, size_t *size);
 int orfeas_job_export(orfeas_job *job, orfeas_format format, orfeas_buffer *out);
 /* A PNG preview rendered from the kept mesh (cached after the first call). */
 int orfeas_job_thumbnail(orfeas_job *job, const uint8_t **data, size_t *size);
+
+/* --- cluster mode (src/cluster) ---
+ * With hooks set, a new job is offered to the cluster (dispatch) instead of
+ * the local queue and waits there as a "remote" job until the cluster either
+ * runs it here (orfeas_scheduler_submit_stream) or settles it with the
+ * outcome another node reached (orfeas_scheduler_settle). Jobs other nodes
+ * accepted appear in the table through lookup (orfeas_scheduler_track). */
+struct orfeas_result_meta;
+typedef struct orfeas_scheduler_hooks {
+    void *ctx;
+    /* 0 when the cluster took the job; else it runs in the local queue.
+     * Called without the lock, holding a reference. */
+    int (*dispatch)(void *ctx, orfeas_job *job);
+    /* A job handed in by the cluster ended here (not called when the
+     * shutdown cancelled it: it stays pending for another node). */
+    void (*finished)(void *ctx, orfeas_job *job);
+    /* Cancel asked for a job that runs elsewhere (or waits in the cluster). */
+    void (*cancel)(void *ctx, orfeas_job *job);
+    /* An id not in the table: a tracked job for it, or NULL. */
+    orfeas_job *(*lookup)(void *ctx, const char *id);
+    /* A new keyed job: 1 and the id of the job computing the same key
+     * elsewhere, or 0 after recording job_id as the one computing it. */
+    int (*claim_key)(void *ctx, const char *key, const char *job_id, char other[37]);
+} orfeas_scheduler_hooks;
+/* Before any job is submitted. */
+void orfeas_scheduler_set_hooks(orfeas_scheduler *s, const orfeas_scheduler_hooks *hooks);
+
+/* Runs the job with this id here (tag: the cluster's handle for it, e.g. the
+ * stream entry). A remote job known here takes req's inputs when given, or
+ * keeps its own; with no job known, req creates one (pinned). ORFEAS_ENOTFOUND
+ * when neither (fetch the inputs and call again), ORFEAS_ENOTREADY when the
+ * job is not waiting any more (running here, finished, cancelled). A remote
+ * job reported running is taken over (its node died). */
+int orfeas_scheduler_submit_stream(orfeas_scheduler *s, orfeas_job_request *req, const char *id,
+                                   const char *tag, orfeas_job **job);
+/* Free workers (no local queue in front of them). */
+int orfeas_scheduler_capacity(orfeas_scheduler *s);
+
+/* A job known from the cluster, as another node reports it. */
+typedef struct orfeas_remote_state {
+    orfeas_job_state state;
+    double progress;
+    const char *stage; /* a pipeline stage name, "queued", "export" or "done" */
+    double created, started, finished;
+    orfeas_format format;
+} orfeas_remote_state;
+/* Adds a tracked job (or returns the one with this id already known). */
+int orfeas_scheduler_track(orfeas_scheduler *s, const char *id, const orfeas_remote_state *st,
+                           orfeas_job **job);
+/* Progress of a remote job that is not finished. */
+void orfeas_scheduler_remote_update(orfeas_scheduler *s, orfeas_job *job,
+                                    const orfeas_remote_state *st);
+/* Finishes a remote job: completed with its result bytes (copied) and meta,
+ * or failed/cancelled with err and message. Waiters wake. */
+void orfeas_scheduler_settle(orfeas_scheduler *s, orfeas_job *job, orfeas_job_state state, int err,
+                             const char *message, const struct orfeas_result_meta *meta,
+                             const uint8_t *data, size_t size);
+/* References to up to max jobs: the unfinished remote ones (which = 0) or
+ * the unfinished ones the cluster handed in (which = 1). */
+int orfeas_scheduler_collect(orfeas_scheduler *s, int which, orfeas_job **out, int max);
+
+const char *orfeas_job_id(const orfeas_job *job);
+const char *orfeas_job_tag(const orfeas_job *job);
+/* The request (inputs valid until the job starts running). */
+const orfeas_job_request *orfeas_job_request_of(const orfeas_job *job);
+/* The shutdown cancelled it (it should run again elsewhere). */
+int orfeas_job_stopped_by_shutdown(orfeas_job *job);
+int orfeas_job_cancel_requested(orfeas_job *job);
 
 #endif

@@ -269,23 +269,6 @@ static orfeas_job_state state_of(const char *name)
     return ORFEAS_JOB_FAILED;
 }
 
-/* "name=value;..." back into parameters. */
-static int params_parse(const char *text, orfeas_params *p)
-{
-    orfeas_params_init(p);
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", text ? text : "");
-    char *save = NULL;
-    for (char *item = strtok_r(buf, ";", &save); item; item = strtok_r(NULL, ";", &save)) {
-        char *eq = strchr(item, '=');
-        if (!eq) return ORFEAS_EINVAL;
-        *eq = '\0';
-        char err[160];
-        if (orfeas_params_set(p, item, eq + 1, err, sizeof err)) return ORFEAS_EINVAL;
-    }
-    return 0;
-}
-
 static int load_inputs(orfeas_store *st, sqlite3_stmt *row, orfeas_job_request *req)
 {
     const char *image = (const char *)sqlite3_column_text(row, 7);
@@ -327,7 +310,8 @@ int orfeas_store_load(orfeas_store *st, int keep_finished,
         job.error = sqlite3_column_int(row, 12);
         const char *msg = (const char *)sqlite3_column_text(row, 13);
         snprintf(job.error_message, sizeof job.error_message, "%s", msg ? msg : "");
-        if (params_parse((const char *)sqlite3_column_text(row, 5), &job.req.params)) {
+        if (orfeas_params_from_canonical((const char *)sqlite3_column_text(row, 5),
+                                         &job.req.params)) {
             ORFEAS_WARN("store: job %s has unreadable parameters; skipped", job.id);
             src = SQLITE_OK;
             continue;

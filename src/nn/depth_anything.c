@@ -91,6 +91,8 @@ static int is_linear_weight(int idx)
 void orfeas_depth_free(orfeas_depth_model *m)
 {
     if (!m) return;
+    if (m->vram) orfeas_vram_release(m->vram, &m->resident);
+    nn_depth_batcher_destroy(m->batcher);
     free(m->blob);
     free(m->qstore);
     free(m->hstore);
@@ -471,67 +473,101 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
     return rc;
 }
 
+/* The encoder's buffers for `batch` images of nt tokens: the token
+ * matrices are [batch * nt, 384] (image after image), so LayerNorm, the
+ * linears and the elementwise steps run on all images at once; the
+ * attention runs image by image with one n x n score matrix. */
 typedef struct enc_bufs {
-    float *x, *y, *q, *k, *v, *a, *hid, *scores, *scratch, *feats, *patches;
+    float *x, *y, *q, *k, *v, *a, *hid, *scores, *scratch, *patches;
+    size_t all, hid_n, scores_n, scratch_n, patches_n; /* floats */
 } enc_bufs;
 
 static void enc_free(enc_bufs *b)
 {
-    free(b->x);
-    free(b->y);
-    free(b->q);
-    free(b->k);
-    free(b->v);
-    free(b->a);
-    free(b->hid);
-    free(b->scores);
-    free(b->scratch);
-    free(b->feats);
-    free(b->patches);
+    float **six[] = {&b->x, &b->y, &b->q, &b->k, &b->v, &b->a};
+    for (int i = 0; i < 6; i++) {
+        nn_release(*six[i], b->all * sizeof(float));
+        *six[i] = NULL;
+    }
+    nn_release(b->hid, b->hid_n * sizeof(float));
+    nn_release(b->scores, b->scores_n * sizeof(float));
+    nn_release(b->scratch, b->scratch_n * sizeof(float));
+    nn_release(b->patches, b->patches_n * sizeof(float));
+    b->hid = b->scores = b->scratch = b->patches = NULL;
 }
 
 static float *falloc(size_t n)
 {
-    return n <= SIZE_MAX / sizeof(float) ? malloc(n * sizeof(float)) : NULL;
+    return n <= SIZE_MAX / sizeof(float) ? nn_alloc(n * sizeof(float)) : NULL;
 }
 
-static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, enc_bufs *b,
-                   nn_depth_tap_fn tap, void *ud)
+/* Below this many tokens per image the linears run image by image: OpenBLAS
+ * takes its small-matrix kernels (other rounding) for GEMMs of up to about
+ * 100^3 multiply-adds, so a batched GEMM of tiny images would not round as
+ * the single ones do. From 64 tokens on (every input of 518 pixels or more
+ * has 1370) both are far past that, and every row of a GEMM is computed
+ * the same way whatever the number of rows: batched = single, bit for bit. */
+#define BATCH_MIN_TOKENS 64
+
+static void linear_batch(const nn_linear *l, const float *x, int batch, int nt, float *y,
+                         float *scratch)
 {
-    int ph = h / 14, pw = w / 14, np = ph * pw, nt = np + 1;
+    if (nt >= BATCH_MIN_TOKENS || batch == 1) {
+        nn_linear_fwd(l, x, batch * nt, y, scratch);
+        return;
+    }
+    for (int i = 0; i < batch; i++)
+        nn_linear_fwd(l, x + (size_t)i * nt * l->in, nt, y + (size_t)i * nt * l->out, scratch);
+}
+
+/* feats[i] receives image i's four tapped layers: feats[i] + k * tok is
+ * layer k, [nt, 384]. */
+static int encoder(const orfeas_depth_model *m, const float *const *img, int batch, int h, int w,
+                   enc_bufs *b, float *const *feats, nn_depth_tap_fn tap, void *ud)
+{
+    int ph = h / 14, pw = w / 14, np = ph * pw, nt = np + 1, rows = batch * nt;
     size_t tok = (size_t)nt * NN_DIM;
-    b->x = falloc(tok);
-    b->y = falloc(tok);
-    b->q = falloc(tok);
-    b->k = falloc(tok);
-    b->v = falloc(tok);
-    b->a = falloc(tok);
-    b->hid = falloc((size_t)nt * NN_MLP);
-    b->scores = falloc((size_t)nt * nt);
-    b->scratch = falloc((size_t)NN_MLP * NN_DIM);
-    b->feats = falloc(4 * tok);
-    b->patches = falloc((size_t)np * 3 * 14 * 14);
+    const int pk = 3 * 14 * 14;
+    b->all = (size_t)batch * tok;
+    b->hid_n = (size_t)rows * NN_MLP;
+    b->scores_n = (size_t)nt * nt;
+    b->scratch_n = (size_t)NN_MLP * NN_DIM;
+    b->patches_n = (size_t)np * pk;
+    b->x = falloc(b->all);
+    b->y = falloc(b->all);
+    b->q = falloc(b->all);
+    b->k = falloc(b->all);
+    b->v = falloc(b->all);
+    b->a = falloc(b->all);
+    b->hid = falloc(b->hid_n);
+    b->scores = falloc(b->scores_n);
+    b->scratch = falloc(b->scratch_n);
+    b->patches = falloc(b->patches_n);
     if (!b->x || !b->y || !b->q || !b->k || !b->v || !b->a || !b->hid || !b->scores ||
-        !b->scratch || !b->feats || !b->patches)
+        !b->scratch || !b->patches)
         return ORFEAS_ENOMEM;
 
-    /* Patch embedding: the 14x14 stride-14 conv as one GEMM over patches. */
-    const int pk = 3 * 14 * 14;
-    for (int i = 0; i < ph; i++)
-        for (int j = 0; j < pw; j++) {
-            float *p = b->patches + ((size_t)i * pw + j) * pk;
-            for (int c = 0; c < 3; c++)
-                for (int ky = 0; ky < 14; ky++)
-                    memcpy(p + (c * 14 + ky) * 14,
-                           img + ((size_t)c * h + (size_t)i * 14 + ky) * w + (size_t)j * 14,
-                           14 * sizeof(float));
-        }
+    /* Patch embedding: the 14x14 stride-14 conv as one GEMM over patches,
+     * image by image (the class token sits between the images' rows). */
     nn_linear pe = {.w = T(m, "backbone.embeddings.patch_embeddings.projection.weight"),
                     .b = T(m, "backbone.embeddings.patch_embeddings.projection.bias"),
                     .in = pk,
                     .out = NN_DIM};
-    nn_linear_fwd(&pe, b->patches, np, b->x + NN_DIM, NULL);
-    memcpy(b->x, T(m, "backbone.embeddings.cls_token"), NN_DIM * sizeof(float));
+    for (int im = 0; im < batch; im++) {
+        const float *src = img[im];
+        for (int i = 0; i < ph; i++)
+            for (int j = 0; j < pw; j++) {
+                float *p = b->patches + ((size_t)i * pw + j) * pk;
+                for (int c = 0; c < 3; c++)
+                    for (int ky = 0; ky < 14; ky++)
+                        memcpy(p + (c * 14 + ky) * 14,
+                               src + ((size_t)c * h + (size_t)i * 14 + ky) * w + (size_t)j * 14,
+                               14 * sizeof(float));
+            }
+        float *x = b->x + (size_t)im * tok;
+        nn_linear_fwd(&pe, b->patches, np, x + NN_DIM, NULL);
+        memcpy(x, T(m, "backbone.embeddings.cls_token"), NN_DIM * sizeof(float));
+    }
 
     /* Position embedding: the table as is for 37 x 37 square inputs, else
      * the official bicubic interpolation (into y, used as scratch). */
@@ -544,8 +580,11 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
         nn_pos_interp(pos + NN_DIM, NN_GRID, NN_DIM, ph, pw, pe_used + NN_DIM);
     }
     tap_out(tap, ud, "posembed", pe_used, tok);
-    for (size_t i = 0; i < tok; i++)
-        b->x[i] += pe_used[i];
+    for (int im = 0; im < batch; im++) {
+        float *x = b->x + (size_t)im * tok;
+        for (size_t i = 0; i < tok; i++)
+            x[i] += pe_used[i];
+    }
     tap_out(tap, ud, "tokens0", b->x, tok);
 
     int tapi = 0;
@@ -565,48 +604,45 @@ static int encoder(const orfeas_depth_model *m, const float *img, int h, int w, 
         snprintf(name, sizeof(name), "backbone.encoder.layer.%d.layer_scale2.lambda1", l);
         const float *ls2 = T(m, name);
 
-        nn_layernorm(b->x, nt, NN_DIM, g1, b1, 1e-6f, b->y);
-        nn_linear_fwd(&lin[L_Q], b->y, nt, b->q, b->scratch);
-        nn_linear_fwd(&lin[L_K], b->y, nt, b->k, b->scratch);
-        nn_linear_fwd(&lin[L_V], b->y, nt, b->v, b->scratch);
-        nn_attention(b->q, b->k, b->v, NN_DIM, nt, NN_HEADS, NN_HDIM, b->a, b->scores);
-        nn_linear_fwd(&lin[L_O], b->a, nt, b->y, b->scratch);
-        for (size_t i = 0; i < tok; i++)
+        nn_layernorm(b->x, rows, NN_DIM, g1, b1, 1e-6f, b->y);
+        linear_batch(&lin[L_Q], b->y, batch, nt, b->q, b->scratch);
+        linear_batch(&lin[L_K], b->y, batch, nt, b->k, b->scratch);
+        linear_batch(&lin[L_V], b->y, batch, nt, b->v, b->scratch);
+        for (int im = 0; im < batch; im++) {
+            size_t o = (size_t)im * tok;
+            nn_attention(b->q + o, b->k + o, b->v + o, NN_DIM, nt, NN_HEADS, NN_HDIM, b->a + o,
+                         b->scores);
+        }
+        linear_batch(&lin[L_O], b->a, batch, nt, b->y, b->scratch);
+        for (size_t i = 0; i < b->all; i++)
             b->x[i] += ls1[i % NN_DIM] * b->y[i];
-        nn_layernorm(b->x, nt, NN_DIM, g2, b2, 1e-6f, b->y);
-        nn_linear_fwd(&lin[L_FC1], b->y, nt, b->hid, b->scratch);
-        nn_gelu(b->hid, (size_t)nt * NN_MLP);
-        nn_linear_fwd(&lin[L_FC2], b->hid, nt, b->y, b->scratch);
-        for (size_t i = 0; i < tok; i++)
+        nn_layernorm(b->x, rows, NN_DIM, g2, b2, 1e-6f, b->y);
+        linear_batch(&lin[L_FC1], b->y, batch, nt, b->hid, b->scratch);
+        nn_gelu(b->hid, b->hid_n);
+        linear_batch(&lin[L_FC2], b->hid, batch, nt, b->y, b->scratch);
+        for (size_t i = 0; i < b->all; i++)
             b->x[i] += ls2[i % NN_DIM] * b->y[i];
         if (l == 2 || l == 5 || l == 8 || l == 11) {
-            float *f = b->feats + (size_t)tapi * tok;
-            nn_layernorm(b->x, nt, NN_DIM, T(m, "backbone.layernorm.weight"),
-                         T(m, "backbone.layernorm.bias"), 1e-6f, f);
+            for (int im = 0; im < batch; im++)
+                nn_layernorm(b->x + (size_t)im * tok, nt, NN_DIM, T(m, "backbone.layernorm.weight"),
+                             T(m, "backbone.layernorm.bias"), 1e-6f,
+                             feats[im] + (size_t)tapi * tok);
             snprintf(name, sizeof(name), "feat%d", tapi);
-            tap_out(tap, ud, name, f, tok);
+            tap_out(tap, ud, name, feats[0] + (size_t)tapi * tok, tok);
             tapi++;
         }
     }
     return 0;
 }
 
-static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
-                   nn_depth_tap_fn tap, void *ud)
+/* The DPT head of one image from its four token layers (feats + k * tok,
+ * [1+N, 384]); releases feats once they are reassembled. */
+static int head(const orfeas_depth_model *m, float *feats, int h, int w, float *out,
+                nn_depth_tap_fn tap, void *ud)
 {
-    if (!m || !chw || !out || h < 14 || w < 14 || h % 14 || w % 14) return ORFEAS_EINVAL;
-    /* At most 128 x 128 patches (1792 x 1792): one head's n x n scores are then
-     * <= 1 GiB and every size stays far from overflow. */
-    if ((long)(h / 14) * (w / 14) > 128L * 128L) return ORFEAS_EINVAL;
-    int ph = h / 14, pw = w / 14;
+    int ph = h / 14, pw = w / 14, rc = 0;
     size_t tok = ((size_t)ph * pw + 1) * NN_DIM;
-    enc_bufs b = {0};
-    int rc = encoder(m, chw, h, w, &b, tap, ud);
     nn_map rn[4] = {{0}}, path = {0}, next = {0}, o1 = {0}, o2 = {0}, o3 = {0}, o4 = {0};
-    /* Frees the encoder's buffers before the head's big maps. */
-    float *feats = b.feats;
-    b.feats = NULL;
-    enc_free(&b);
     for (int k = 0; k < 4 && !rc; k++) {
         rc = reassemble(m, k, feats + (size_t)k * tok + NN_DIM, ph, pw, &rn[k]);
         if (!rc) {
@@ -615,7 +651,7 @@ static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, 
             tap_out(tap, ud, nm, rn[k].d, (size_t)rn[k].c * rn[k].h * rn[k].w);
         }
     }
-    free(feats);
+    nn_release(feats, 4 * tok * sizeof(float));
     /* path4 = F0(rn4) -> size of rn3; path3 = F1(path4, rn3) -> rn2; ... */
     if (!rc) {
         nn_map x4;
@@ -658,25 +694,58 @@ static int forward(const orfeas_depth_model *m, const float *chw, int h, int w, 
         nn_relu(out, (size_t)h * w);
     }
     nn_map_free(&o4);
-    if (rc == ORFEAS_ENOMEM) ORFEAS_ERROR("depth: out of memory for a %dx%d input", w, h);
     return rc;
 }
 
-int orfeas_depth_run(const orfeas_depth_model *m, const float *chw, int h, int w, float *out)
+/* The encoder on the whole batch, then the head image by image (its maps
+ * are the big ones: one image's at a time). */
+static int forward(const orfeas_depth_model *m, const float *const *chw, int batch, int h, int w,
+                   float *const *out, nn_depth_tap_fn tap, void *ud)
 {
-    return nn_depth_forward(m, chw, h, w, out, NULL, NULL);
+    size_t tok = ((size_t)(h / 14) * (w / 14) + 1) * NN_DIM;
+    float *feats[NN_MAX_BATCH] = {NULL};
+    int rc = 0;
+    for (int im = 0; im < batch && !rc; im++)
+        if (!(feats[im] = falloc(4 * tok))) rc = ORFEAS_ENOMEM;
+    enc_bufs b = {0};
+    if (!rc) rc = encoder(m, chw, batch, h, w, &b, feats, tap, ud);
+    /* Frees the encoder's buffers before the head's big maps. */
+    enc_free(&b);
+    for (int im = 0; im < batch; im++) {
+        if (!rc)
+            rc = head(m, feats[im], h, w, out[im], tap, ud); /* releases feats[im] */
+        else
+            nn_release(feats[im], 4 * tok * sizeof(float));
+    }
+    if (rc == ORFEAS_ENOMEM)
+        ORFEAS_ERROR("depth: out of memory for %d input(s) of %dx%d", batch, w, h);
+    return rc;
 }
 
-int nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
-                     nn_depth_tap_fn tap, void *ud)
+int nn_depth_check_size(int h, int w)
 {
-    if (!m || !m->half_params) return forward(m, chw, h, w, out, tap, ud);
-    /* A view of the model whose fp16 tensors are expanded for this run. */
-    orfeas_depth_model *view = malloc(sizeof(*view));
-    float *arena = malloc(m->half_params * sizeof(float));
+    if (h < 14 || w < 14 || h % 14 || w % 14) return ORFEAS_EINVAL;
+    /* At most 128 x 128 patches (1792 x 1792): one head's n x n scores are then
+     * <= 1 GiB and every size stays far from overflow. */
+    if ((long)(h / 14) * (w / 14) > 128L * 128L) return ORFEAS_EINVAL;
+    return 0;
+}
+
+int nn_depth_forward_batch(const orfeas_depth_model *m, const float *const *chw, int batch, int h,
+                           int w, float *const *out, nn_depth_tap_fn tap, void *ud)
+{
+    if (!m || !chw || !out || batch < 1 || batch > NN_MAX_BATCH || nn_depth_check_size(h, w))
+        return ORFEAS_EINVAL;
+    for (int i = 0; i < batch; i++)
+        if (!chw[i] || !out[i]) return ORFEAS_EINVAL;
+    if (!m->half_params) return forward(m, chw, batch, h, w, out, tap, ud);
+    /* A view of the model whose fp16 tensors are expanded for this run
+     * (once for the whole batch). */
+    orfeas_depth_model *view = nn_alloc(sizeof(*view));
+    float *arena = falloc(m->half_params);
     if (!view || !arena) {
-        free(view);
-        free(arena);
+        nn_release(view, sizeof(*view));
+        nn_release(arena, m->half_params * sizeof(float));
         return ORFEAS_ENOMEM;
     }
     *view = *m;
@@ -689,8 +758,33 @@ int nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w
         view->t[i] = arena + off;
         off += n;
     }
-    int rc = forward(view, chw, h, w, out, tap, ud);
-    free(arena);
-    free(view);
+    int rc = forward(view, chw, batch, h, w, out, tap, ud);
+    nn_release(arena, m->half_params * sizeof(float));
+    nn_release(view, sizeof(*view));
     return rc;
+}
+
+int nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
+                     nn_depth_tap_fn tap, void *ud)
+{
+    return nn_depth_forward_batch(m, &chw, 1, h, w, &out, tap, ud);
+}
+
+int orfeas_depth_run(const orfeas_depth_model *m, const float *chw, int h, int w, float *out)
+{
+    return nn_depth_forward(m, chw, h, w, out, NULL, NULL);
+}
+
+int orfeas_depth_run_batch(const orfeas_depth_model *m, const float *chw, int batch, int h, int w,
+                           float *out)
+{
+    if (!chw || !out || batch < 1 || batch > NN_MAX_BATCH || nn_depth_check_size(h, w))
+        return ORFEAS_EINVAL;
+    const float *in[NN_MAX_BATCH];
+    float *res[NN_MAX_BATCH];
+    for (int i = 0; i < batch; i++) {
+        in[i] = chw + (size_t)i * 3 * h * w;
+        res[i] = out + (size_t)i * h * w;
+    }
+    return nn_depth_forward_batch(m, in, batch, h, w, res, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* The official preprocessing around the network: an RGBA image resized
  * (bicubic) so that its short side is 518 and both sides are multiples of
- * 14, normalised with the ImageNet mean and deviation, run, and the depth
- * resized back (bilinear, align_corners) to the image's size. */
+ * 14 (orfeas_depth_input_size, depth_memory.c), normalised with the ImageNet mean and deviation,
+ * run, and the depth resized back (bilinear, align_corners) to the image's size. */
+#include "nn/depth_internal.h"
 #include "nn/tensor.h"
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
@@ -9,22 +10,11 @@
 #include <math.h>
 #include <string.h>
 
-/* The official Resize(518, keep_aspect_ratio, lower_bound, multiple of 14). */
-static int constrain14(double x, int min_val)
-{
-    int y = (int)(round(x / 14.0) * 14.0);
-    if (y < min_val) y = (int)(ceil(x / 14.0) * 14.0);
-    return y;
-}
-
 int orfeas_depth_infer_rgba(const orfeas_depth_model *m, const uint8_t *rgba, uint32_t width,
                             uint32_t height, size_t stride, float *out)
 {
-    int iw = (int)width, ih = (int)height;
-    if (iw < 1 || ih < 1) return ORFEAS_EINVAL;
-    double scale = fmax(518.0 / ih, 518.0 / iw);
-    int nh = constrain14(scale * ih, 518), nw = constrain14(scale * iw, 518);
-    if ((long)(nh / 14) * (nw / 14) > 128L * 128L) return ORFEAS_EINVAL;
+    int iw = (int)width, ih = (int)height, nh, nw;
+    if (iw < 1 || ih < 1 || orfeas_depth_input_size(width, height, &nh, &nw)) return ORFEAS_EINVAL;
     nn_map rgb = {0}, rs = {0}, dmap = {0}, full = {0};
     int rc = nn_map_alloc(&rgb, 3, ih, iw);
     if (!rc) {
@@ -43,7 +33,9 @@ int orfeas_depth_infer_rgba(const orfeas_depth_model *m, const uint8_t *rgba, ui
                 rs.d[(size_t)c * nh * nw + i] = (rs.d[(size_t)c * nh * nw + i] - mean[c]) / sd[c];
         rc = nn_map_alloc(&dmap, 1, nh, nw);
     }
-    if (!rc) rc = orfeas_depth_run(m, rs.d, nh, nw, dmap.d);
+    /* Through the model's batcher: concurrent callers with the same input
+     * size share one forward pass (alone when batching is off). */
+    if (!rc) rc = nn_depth_run_shared(m, rs.d, nh, nw, dmap.d);
     nn_map_free(&rs);
     if (!rc) rc = nn_resize_bilinear_ac(&dmap, ih, iw, &full);
     nn_map_free(&dmap);

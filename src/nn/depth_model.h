@@ -6,6 +6,7 @@
 #include "nn/tensor.h"
 #include "nn/weights.h"
 #include "orfeas/depth.h"
+#include "orfeas/vram.h"
 
 #define NN_DIM 384
 #define NN_HEADS 6
@@ -29,6 +30,12 @@ struct orfeas_depth_model {
     uint16_t *hstore;
     size_t half_params;
     size_t bytes;
+    /* Batching of concurrent callers (depth_batch.c), or NULL. */
+    struct nn_depth_batcher *batcher;
+    /* The weights' resident reservation (orfeas_depth_reserve_resident),
+     * released by orfeas_depth_free; vram NULL without one. */
+    orfeas_vram *vram;
+    orfeas_vram_reservation resident;
 };
 
 #endif

@@ -9,10 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The largest im2col band, in floats (16 MiB): bounds the conv's scratch
- * whatever the image size. */
-#define NN_COL_BUDGET (4u << 20)
-
 int nn_map_alloc(nn_map *m, int c, int h, int w)
 {
     m->d = NULL;
@@ -23,7 +19,7 @@ int nn_map_alloc(nn_map *m, int c, int h, int w)
     n *= (size_t)h;
     if (n > SIZE_MAX / sizeof(float) / (size_t)w) return ORFEAS_ENOMEM;
     n *= (size_t)w;
-    m->d = malloc(n * sizeof(float));
+    m->d = nn_alloc(n * sizeof(float));
     if (!m->d) return ORFEAS_ENOMEM;
     m->c = c;
     m->h = h;
@@ -33,7 +29,7 @@ int nn_map_alloc(nn_map *m, int c, int h, int w)
 
 void nn_map_free(nn_map *m)
 {
-    free(m->d);
+    nn_release(m->d, (size_t)m->c * m->h * m->w * sizeof(float));
     m->d = NULL;
     m->c = m->h = m->w = 0;
 }
@@ -107,6 +103,16 @@ void nn_attention(const float *q, const float *k, const float *v, int ld, int n,
     }
 }
 
+size_t nn_conv_col_floats(int ci, int k, int stride, int pad, int ho, int wo)
+{
+    if (k == 1 && stride == 1 && pad == 0) return 0;
+    size_t kk = (size_t)ci * k * k;
+    size_t band = NN_COL_BUDGET / (kk * (size_t)wo);
+    if (band < 1) band = 1;
+    if (band > (size_t)ho) band = (size_t)ho;
+    return kk * band * (size_t)wo;
+}
+
 int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, int stride, int pad,
               nn_map *y)
 {
@@ -115,14 +121,13 @@ int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, in
     int rc = nn_map_alloc(y, co, ho, wo);
     if (rc) return rc;
     size_t hw = (size_t)ho * wo, kk = (size_t)x->c * k * k;
-    if (k == 1 && stride == 1 && pad == 0) {
+    size_t col_floats = nn_conv_col_floats(x->c, k, stride, pad, ho, wo);
+    if (col_floats == 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)hw, x->c, 1.0f, w, x->c,
                     x->d, (int)hw, 0.0f, y->d, (int)hw);
     } else {
-        size_t band = NN_COL_BUDGET / (kk * (size_t)wo);
-        if (band < 1) band = 1;
-        if (band > (size_t)ho) band = (size_t)ho;
-        float *col = malloc(kk * band * wo * sizeof(float));
+        size_t band = col_floats / (kk * (size_t)wo);
+        float *col = nn_alloc(col_floats * sizeof(float));
         if (!col) {
             nn_map_free(y);
             return ORFEAS_ENOMEM;
@@ -166,7 +171,7 @@ int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)ncol, (int)kk, 1.0f, w,
                         (int)kk, col, (int)ncol, 0.0f, y->d + (size_t)oy0 * wo, (int)hw);
         }
-        free(col);
+        nn_release(col, col_floats * sizeof(float));
     }
     if (b)
         for (int o = 0; o < co; o++) {
@@ -180,11 +185,11 @@ int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, in
 int nn_conv_transpose(const nn_map *x, const float *w, const float *b, int co, int k, nn_map *y)
 {
     size_t hw = (size_t)x->h * x->w, rows = (size_t)co * k * k;
-    float *tmp = malloc(rows * hw * sizeof(float));
+    float *tmp = nn_alloc(rows * hw * sizeof(float));
     if (!tmp) return ORFEAS_ENOMEM;
     int rc = nn_map_alloc(y, co, x->h * k, x->w * k);
     if (rc) {
-        free(tmp);
+        nn_release(tmp, rows * hw * sizeof(float));
         return rc;
     }
     /* tmp[(o,ky,kx), (i,j)] = sum_c W[c, (o,ky,kx)] x[c, (i,j)] */
@@ -199,7 +204,7 @@ int nn_conv_transpose(const nn_map *x, const float *w, const float *b, int co, i
                         y->d[((size_t)o * y->h + (size_t)i * k + ky) * y->w + (size_t)j * k + kx] =
                             t[(size_t)i * x->w + j] + (b ? b[o] : 0.0f);
             }
-    free(tmp);
+    nn_release(tmp, rows * hw * sizeof(float));
     return 0;
 }
 
@@ -285,11 +290,11 @@ int nn_resize_bicubic(const nn_map *x, int oh, int ow, nn_map *y)
 {
     int rc = nn_map_alloc(y, x->c, oh, ow);
     if (rc) return rc;
-    int *ix = malloc(sizeof(int) * 4 * (size_t)ow);
-    double *wx = malloc(sizeof(double) * 4 * (size_t)ow);
+    int *ix = nn_alloc(sizeof(int) * 4 * (size_t)ow);
+    double *wx = nn_alloc(sizeof(double) * 4 * (size_t)ow);
     if (!ix || !wx) {
-        free(ix);
-        free(wx);
+        nn_release(ix, sizeof(int) * 4 * (size_t)ow);
+        nn_release(wx, sizeof(double) * 4 * (size_t)ow);
         nn_map_free(y);
         return ORFEAS_ENOMEM;
     }
@@ -327,7 +332,7 @@ int nn_resize_bicubic(const nn_map *x, int oh, int ow, nn_map *y)
             }
         }
     }
-    free(ix);
-    free(wx);
+    nn_release(ix, sizeof(int) * 4 * (size_t)ow);
+    nn_release(wx, sizeof(double) * 4 * (size_t)ow);
     return 0;
 }

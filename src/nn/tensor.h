@@ -13,9 +13,28 @@ typedef struct nn_map {
     int c, h, w;
 } nn_map;
 
-/* Allocates c*h*w floats (overflow-checked); 0 or ORFEAS_ENOMEM/EINVAL. */
+/* Allocates c*h*w floats (overflow-checked, counted as nn_alloc); 0 or
+ * ORFEAS_ENOMEM/EINVAL. */
 int nn_map_alloc(nn_map *m, int c, int h, int w);
 void nn_map_free(nn_map *m);
+
+/* malloc/free with a process-wide count of the bytes live and their peak
+ * (src/nn/alloc.c): every buffer of the forward pass goes through these,
+ * so tests and benches can measure its peak. nn_release takes the size
+ * nn_alloc was given. */
+void *nn_alloc(size_t bytes);
+void nn_release(void *p, size_t bytes);
+size_t nn_alloc_live(void);
+size_t nn_alloc_peak(void);
+/* Starts a new peak measurement: peak = what is live now. */
+void nn_alloc_reset_peak(void);
+
+/* The largest im2col band of nn_conv2d, in floats (16 MiB): bounds the
+ * conv's scratch whatever the image size. */
+#define NN_COL_BUDGET (4u << 20)
+/* Floats of the im2col band nn_conv2d allocates for ci input channels, a
+ * k x k kernel and an ho x wo output (0 for the 1x1 stride-1 case). */
+size_t nn_conv_col_floats(int ci, int k, int stride, int pad, int ho, int wo);
 
 /* A linear layer's weight [out, in]: float32, or int8 with one scale per
  * output row (symmetric), or fp16 storage converted per use. */

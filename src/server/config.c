@@ -53,6 +53,19 @@ static const config_entry table[] = {
      "seconds a cached result stays valid (0: no expiry)"},
     {"depth-model", CONFIG_STRING, FIELD(depth_model), 0, 0, "",
      "Depth Anything V2 Small weights (model.safetensors) for depth_source=model"},
+    {"depth-precision", CONFIG_STRING, FIELD(depth_precision), 0, 0, "auto",
+     "the depth model's weights: fp32, fp16, int8, or auto (by free device memory; fp32 on the "
+     "cpu)"},
+    {"redis", CONFIG_STRING, FIELD(redis_url), 0, 0, "",
+     "redis://[:password@]host[:port][/db]: join the nodes sharing that Redis (cache, jobs)"},
+    {"redis-password", CONFIG_STRING, FIELD(redis_password), 0, 0, "",
+     "Redis password (better through ORFEAS_REDIS_PASSWORD than on the command line)"},
+    {"node-id", CONFIG_STRING, FIELD(node_id), 0, 0, "HOST:PORT",
+     "this node's name in the cluster (unique per node)"},
+    {"claim-after", CONFIG_INT, FIELD(claim_after_s), 1, 86400, "30",
+     "seconds a dead node's jobs wait before another node claims them"},
+    {"redis-max-result", CONFIG_SIZE, FIELD(redis_max_result), 0, 536870912.0, "64MiB",
+     "largest result kept in Redis; larger ones stay on the node that made them"},
     {NULL, 0, 0, 0, 0, 0, NULL, NULL},
 };
 
@@ -117,7 +130,8 @@ void orfeas_server_config_defaults(orfeas_server_config *c)
     memset(c, 0, sizeof *c);
     char err[128];
     for (const config_entry *e = table; e->name; e++) {
-        if (strcmp(e->name, "data-dir") == 0) continue;
+        /* Computed at start: the home directory, the host name and port. */
+        if (strcmp(e->name, "data-dir") == 0 || strcmp(e->name, "node-id") == 0) continue;
         set_value(c, e, e->default_text, err, sizeof err);
     }
     const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");

@@ -5,6 +5,7 @@
 #include "cache/key.h"
 #include "jobs/store.h"
 #include "orfeas/depth.h"
+#include "cluster/cluster.h"
 #include "orfeas/log.h"
 
 #include <arpa/inet.h>
@@ -246,6 +247,31 @@ static int make_dirs(const char *path)
     }
 }
 
+/* --redis: this node joins the others (src/cluster). */
+static int start_cluster(orfeas_server *s, char *err, size_t err_size)
+{
+    const orfeas_server_config *config = &s->config;
+    char node[128];
+    if (config->node_id[0]) {
+        snprintf(node, sizeof node, "%s", config->node_id);
+    } else {
+        char host[64] = "orfeas";
+        gethostname(host, sizeof host - 1);
+        snprintf(node, sizeof node, "%s:%d", host, s->port);
+    }
+    orfeas_cluster_config cc = {.url = config->redis_url,
+                                .password = config->redis_password,
+                                .node_id = node,
+                                .claim_after_ms = config->claim_after_s * 1000,
+                                .max_result = config->redis_max_result,
+                                .cache_ttl_s = config->cache_ttl_s,
+                                .retention_s = 86400};
+    char why[256] = "";
+    int rc = orfeas_cluster_start(&cc, s->scheduler, s->cache, &s->cluster, why, sizeof why);
+    if (rc) snprintf(err, err_size, "--redis: %s", why);
+    return rc;
+}
+
 int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out, char *err,
                         size_t err_size)
 {
@@ -287,16 +313,24 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
     vc.monitor_interval_s = config->monitor_interval_s;
     rc = orfeas_vram_create(s->device, &vc, &s->vram);
     if (!rc && config->depth_model[0]) {
-        rc = orfeas_depth_load(config->depth_model, ORFEAS_DEPTH_FP32, &s->depth_model);
+        /* At --depth-precision (auto: by free memory), its weights a resident
+         * reservation of the VRAM manager until the model is freed. */
+        rc = orfeas_depth_load_on(config->depth_model, config->depth_precision, s->vram,
+                                  &s->depth_model, err, err_size);
         if (rc) {
-            snprintf(err, err_size, "--depth-model '%s': %s", config->depth_model,
-                     orfeas_strerror(rc));
             orfeas_server_stop(s);
             return rc;
         }
-        ORFEAS_INFO("depth model %s: %.1f MB of weights", config->depth_model,
-                    orfeas_depth_resident_bytes(s->depth_model) / 1e6);
-        /* Other weights must never answer from results of these. */
+        /* Jobs whose network inputs have the same size share forward passes,
+         * up to the manager's optimal batch; not on the cpu, where two
+         * passes side by side beat one batched pass (docs/depth.md). */
+        uint32_t batch = s->device->kind == ORFEAS_DEVICE_CPU
+                             ? 1
+                             : orfeas_depth_batch_limit(s->depth_model, s->vram, 0);
+        if (batch > 1) orfeas_depth_set_batching(s->depth_model, (int)batch, 5.0);
+        ORFEAS_INFO("depth model batches: up to %u images", batch);
+        /* Other weights, or these at another precision, must never answer
+         * from results of these. */
         char sha[ORFEAS_SHA256_HEX];
         rc = orfeas_sha256_file_hex(config->depth_model, sha);
         if (rc) {
@@ -305,7 +339,8 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
             orfeas_server_stop(s);
             return rc;
         }
-        snprintf(s->depth_model_id, sizeof s->depth_model_id, "%s:fp32", sha);
+        snprintf(s->depth_model_id, sizeof s->depth_model_id, "%s:%s", sha,
+                 orfeas_depth_precision_name(orfeas_depth_model_precision(s->depth_model)));
     }
     if (!rc) rc = orfeas_metrics_create(&s->metrics);
     char cache_dir[1100];
@@ -316,7 +351,10 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
                               .ttl_s = config->cache_ttl_s};
     if (!rc) rc = orfeas_cache_create(&cc, &s->cache);
     char why_store[1300] = "";
-    if (!rc) rc = orfeas_store_open(config->data_dir, &s->store, why_store, sizeof why_store);
+    /* In a cluster, Redis holds the jobs (a node's own SQLite copy would run
+     * them a second time after a restart, while another node claims them). */
+    if (!rc && !config->redis_url[0])
+        rc = orfeas_store_open(config->data_dir, &s->store, why_store, sizeof why_store);
     if (rc && why_store[0]) {
         snprintf(err, err_size, "--data-dir: %s", why_store);
         orfeas_server_stop(s);
@@ -353,6 +391,13 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : config->port;
+    if (config->redis_url[0]) {
+        rc = start_cluster(s, err, err_size);
+        if (rc) {
+            orfeas_server_stop(s);
+            return rc;
+        }
+    }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     s->started_at = ts.tv_sec + ts.tv_nsec / 1e9;
@@ -374,7 +419,11 @@ void orfeas_server_stop(orfeas_server *s)
      * connections (whose handlers may wait on jobs) are closed. */
     if (s->daemon) MHD_quiesce_daemon(s->daemon);
     if (s->scheduler) orfeas_scheduler_drain(s->scheduler);
+    /* No more jobs from the cluster; those taken finish (or stay pending
+     * for another node) while the cluster can still record them. */
+    orfeas_cluster_stop_intake(s->cluster);
     if (s->scheduler) orfeas_scheduler_destroy(s->scheduler, s->config.grace_s);
+    orfeas_cluster_free(s->cluster);
     if (s->daemon) MHD_stop_daemon(s->daemon);
     orfeas_cache_destroy(s->cache);
     orfeas_store_close(s->store);

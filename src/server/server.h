@@ -33,9 +33,16 @@ typedef struct orfeas_server_config {
     int max_parts;
     int grace_s;
     char depth_model[1024];
-    uint64_t cache_mem;  /* bytes of the cache's memory tier */
-    uint64_t cache_disk; /* bytes of its disk tier under data_dir/cache */
-    int cache_ttl_s;     /* 0: entries never expire */
+    char depth_precision[16]; /* fp32, fp16, int8 or auto */
+    uint64_t cache_mem;       /* bytes of the cache's memory tier */
+    uint64_t cache_disk;      /* bytes of its disk tier under data_dir/cache */
+    int cache_ttl_s;          /* 0: entries never expire */
+    /* Cluster mode (src/cluster): empty url = embedded, one node. */
+    char redis_url[512];
+    char redis_password[256];
+    char node_id[128]; /* empty: host name and port */
+    int claim_after_s;
+    uint64_t redis_max_result;
 } orfeas_server_config;
 
 /* The config table: flags, ORFEAS_* environment variables and help text. */

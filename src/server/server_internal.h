@@ -21,6 +21,7 @@ struct orfeas_server {
     struct orfeas_depth_model *depth_model; /* --depth-model, or NULL */
     struct orfeas_cache *cache;             /* the dedup cache (src/cache) */
     struct orfeas_store *store;             /* jobs on disk (src/jobs/store.h) */
+    struct orfeas_cluster *cluster;         /* --redis, or NULL */
     /* The depth model's identity in cache keys: SHA-256 of its weights file
      * and the precision; "" without a model. */
     char depth_model_id[80];

@@ -178,6 +178,8 @@ int orfeas_vram_stats_get(orfeas_vram *vram, orfeas_vram_stats *out)
     out->active_reservations = vram->active;
     out->waiting_jobs = vram->waiting;
     out->oom_events = vram->oom_events;
+    out->resident_bytes = vram->resident_bytes;
+    out->resident_count = vram->resident_count;
     pthread_mutex_unlock(&vram->lock);
 
     out->total_bytes = total;
@@ -279,8 +281,9 @@ int orfeas_vram_alloc(orfeas_vram *vram, size_t bytes, void **ptr)
         rc = orfeas_device_alloc(vram->dev, bytes, ptr);
         if (rc == ORFEAS_EGPUOOM) {
             orfeas_vram_note_oom(vram);
-            ORFEAS_WARN("GPU out of memory allocating %zu bytes (after returning %llu cached bytes)",
-                        bytes, (unsigned long long)released);
+            ORFEAS_WARN(
+                "GPU out of memory allocating %zu bytes (after returning %llu cached bytes)", bytes,
+                (unsigned long long)released);
         }
     }
     if (rc) {
@@ -331,7 +334,7 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
     if (!vram || !out) return ORFEAS_EINVAL;
     out->bytes = 0;
     out->id = 0;
-    if (bytes > vram->budget) return ORFEAS_EGPUOOM; /* could never fit */
+    if (bytes > orfeas_vram_capacity(vram)) return ORFEAS_EGPUOOM; /* could never fit */
     if (cancel && *cancel) return ORFEAS_ECANCELLED;
 
     struct timespec deadline = {0, 0};
@@ -384,6 +387,38 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
     return rc;
 }
 
+int orfeas_vram_reserve_resident(orfeas_vram *vram, const char *name, uint64_t bytes,
+                                 orfeas_vram_reservation *out)
+{
+    if (!vram || !out || !name) return ORFEAS_EINVAL;
+    out->bytes = 0;
+    out->id = 0;
+    pthread_mutex_lock(&vram->lock);
+    int rc = 0;
+    if (vram->resident_count == VRAM_MAX_RESIDENT) {
+        rc = ORFEAS_EINVAL;
+    } else if (bytes > vram->budget || vram->reserved + bytes > vram->budget) {
+        rc = ORFEAS_EGPUOOM;
+    } else {
+        vram_resident *r = &vram->resident[vram->resident_count++];
+        r->id = vram->next_id++;
+        r->bytes = bytes;
+        snprintf(r->name, sizeof r->name, "%s", name);
+        vram->reserved += bytes;
+        vram->resident_bytes += bytes;
+        out->bytes = bytes;
+        out->id = r->id;
+    }
+    uint64_t budget = vram->budget, reserved = vram->reserved;
+    pthread_mutex_unlock(&vram->lock);
+    if (rc == ORFEAS_EGPUOOM)
+        ORFEAS_WARN("%s needs %.1f MiB resident; %.1f MiB of the %.1f MiB budget are free", name,
+                    bytes / 1048576.0, (budget - reserved) / 1048576.0, budget / 1048576.0);
+    else if (!rc)
+        ORFEAS_INFO("%s: %.1f MiB resident", name, bytes / 1048576.0);
+    return rc;
+}
+
 int orfeas_vram_would_fit(orfeas_vram *vram, uint64_t bytes)
 {
     if (!vram) return 0;
@@ -395,7 +430,11 @@ int orfeas_vram_would_fit(orfeas_vram *vram, uint64_t bytes)
 
 uint64_t orfeas_vram_capacity(orfeas_vram *vram)
 {
-    return vram ? vram->budget : 0;
+    if (!vram) return 0;
+    pthread_mutex_lock(&vram->lock);
+    uint64_t resident = vram->resident_bytes;
+    pthread_mutex_unlock(&vram->lock);
+    return vram->budget > resident ? vram->budget - resident : 0;
 }
 
 void orfeas_vram_release(orfeas_vram *vram, orfeas_vram_reservation *reservation)
@@ -403,7 +442,15 @@ void orfeas_vram_release(orfeas_vram *vram, orfeas_vram_reservation *reservation
     if (!vram || !reservation || reservation->id == 0) return; /* never admitted, or released */
     pthread_mutex_lock(&vram->lock);
     vram->reserved = vram->reserved > reservation->bytes ? vram->reserved - reservation->bytes : 0;
-    if (vram->active) vram->active--;
+    uint32_t r = 0;
+    while (r < vram->resident_count && vram->resident[r].id != reservation->id)
+        r++;
+    if (r < vram->resident_count) {
+        vram->resident_bytes -= vram->resident[r].bytes;
+        vram->resident[r] = vram->resident[--vram->resident_count];
+    } else if (vram->active) {
+        vram->active--;
+    }
     pthread_mutex_unlock(&vram->lock);
     reservation->bytes = 0;
     reservation->id = 0;
@@ -474,6 +521,18 @@ int orfeas_vram_stats_json(orfeas_vram *vram, double model_size_gb, uint32_t que
     ok = ok && cJSON_AddNumberToObject(gpu, "active_reservations", st.active_reservations);
     ok = ok && cJSON_AddNumberToObject(gpu, "waiting_jobs", st.waiting_jobs);
     ok = ok && cJSON_AddNumberToObject(gpu, "oom_events", (double)st.oom_events);
+    /* What loaded models hold for as long as they stay loaded. */
+    ok = ok && cJSON_AddNumberToObject(gpu, "resident_bytes", (double)st.resident_bytes);
+    cJSON *resident = cJSON_AddArrayToObject(gpu, "resident");
+    ok = ok && resident;
+    pthread_mutex_lock(&vram->lock);
+    for (uint32_t i = 0; ok && i < vram->resident_count; i++) {
+        cJSON *item = cJSON_CreateObject();
+        ok = item && cJSON_AddItemToArray(resident, item);
+        ok = ok && cJSON_AddStringToObject(item, "name", vram->resident[i].name);
+        ok = ok && cJSON_AddNumberToObject(item, "bytes", (double)vram->resident[i].bytes);
+    }
+    pthread_mutex_unlock(&vram->lock);
     if (tel.has_utilization)
         ok = ok && cJSON_AddNumberToObject(gpu, "utilization_pct", tel.gpu_utilization_pct);
     if (tel.has_temperature)

@@ -13,6 +13,13 @@ typedef struct vram_waiter {
     struct vram_waiter *next;
 } vram_waiter;
 
+/* A resident reservation (model weights): held until released. */
+#define VRAM_MAX_RESIDENT 8
+typedef struct vram_resident {
+    uint64_t id, bytes;
+    char name[64];
+} vram_resident;
+
 struct orfeas_vram {
     orfeas_device *dev;
     /* Fixed at create. */
@@ -24,6 +31,9 @@ struct orfeas_vram {
     uint64_t allocated, reserved, oom_events, next_id;
     uint32_t active, waiting;
     vram_waiter *queue_head, *queue_tail; /* FIFO: arrival order */
+    vram_resident resident[VRAM_MAX_RESIDENT];
+    uint32_t resident_count;
+    uint64_t resident_bytes; /* part of reserved */
 
     pthread_cond_t monitor_wake; /* stop requested */
     pthread_t monitor;

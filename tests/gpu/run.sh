@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU: build with the CUDA
-# backend into build-gpu, show the device, run the kernel conformance test
-# and the unit tests with cuda present, then the device benchmarks. About 8
-# minutes at most (ORFEAS_GPU_TIME_LIMIT seconds). Exits non-zero when the
-# build fails, when cuda does not open, or when a conformance check or unit
-# test fails; the summary at the end says which.
+# backend into build-gpu, show the device, run the kernel conformance test,
+# the depth network's CUDA-vs-CPU conformance test (test_nn_cuda) and the
+# unit tests with cuda present, then the depth benchmark (518 x 518, CUDA vs
+# CPU at fp32/fp16/int8) and the device benchmarks. About 8 minutes at most
+# (ORFEAS_GPU_TIME_LIMIT seconds). Exits non-zero when the build fails, when
+# cuda does not open, or when a conformance check or unit test fails; the
+# summary at the end says which.
 #   bash tests/gpu/run.sh            (from the repository root)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,7 +15,7 @@ export PATH="/usr/local/cuda/bin:$PATH"
 deadline=$((SECONDS + ${ORFEAS_GPU_TIME_LIMIT:-480}))
 left() { local l=$((deadline - SECONDS)); ((l > 5)) && echo "$l" || echo 5; }
 section() { printf '\n======== %s (%ds left) ========\n' "$*" "$((deadline - SECONDS))"; }
-build=pass conformance=pass unit=pass bench=pass cuda=absent
+build=pass conformance=pass depth=pass unit=pass bench=pass depth_bench=pass cuda=absent
 
 section "dependencies"
 if pkg-config --exists spng libjpeg libwebp libexif libpng libcjson 2>/dev/null &&
@@ -40,10 +42,12 @@ if timeout "$(left)" cmake --build build-gpu -j"$(nproc)" >>build-gpu/build.log 
 else
     # Still run what does build: the kernel checks need only the library.
     grep -E "error|Error" build-gpu/build.log | head -30
-    echo "FAIL: full build; trying test_kernels and bench_device alone"
+    echo "FAIL: full build; trying test_kernels, test_nn_cuda and the benchmarks alone"
     build=FAIL
     timeout "$(left)" cmake --build build-gpu -j"$(nproc)" --target test_kernels bench_device \
         >>build-gpu/build.log 2>&1 || { echo "FAIL: build of test_kernels"; exit 2; }
+    timeout "$(left)" cmake --build build-gpu -j"$(nproc)" --target test_nn_cuda bench_depth \
+        >>build-gpu/build.log 2>&1 || echo "FAIL: build of test_nn_cuda / bench_depth"
 fi
 
 section "device"
@@ -65,10 +69,38 @@ timeout "$(left)" build-gpu/tests/test_kernels 2>&1 | tee build-gpu/test_kernels
 grep -q "^cuda: not available" build-gpu/test_kernels.out ||
     { grep -q "^cuda: " build-gpu/test_kernels.out && cuda=present; }
 
+section "depth network on CUDA vs CPU (test_nn_cuda)"
+# Exit 77 is its "skipped: no CUDA device": here that is a failure.
+if [[ -x build-gpu/tests/test_nn_cuda ]]; then
+    t=$(left); ((t > 300)) && t=300
+    timeout "$t" build-gpu/tests/test_nn_cuda 2>&1 | tee build-gpu/test_nn_cuda.out
+    rc=${PIPESTATUS[0]}
+    ((rc == 0)) || { depth=FAIL; echo "FAIL: test_nn_cuda exited $rc"; }
+else
+    depth=FAIL
+    echo "FAIL: test_nn_cuda was not built"
+fi
+
 section "unit tests (ctest -L unit)"
-(cd build-gpu && timeout "$(left)" ctest -L unit -E '^test_kernels$' --output-on-failure \
+(cd build-gpu && timeout "$(left)" ctest -L unit -E '^(test_kernels|test_nn_cuda)$' --output-on-failure \
     -j"$(nproc)" --timeout 120) 2>&1 | tail -40
 [[ ${PIPESTATUS[0]} -eq 0 ]] || unit=FAIL
+
+section "depth benchmark (bench_depth --device both, 518 x 518)"
+# ms per image on CUDA and on the CPU (all cores) at fp32/fp16/int8; errors
+# against the first row (cpu fp32).
+t=$(($(left) - 60))
+((t > 150)) && t=150
+if [[ ! -x build-gpu/bench/bench_depth ]]; then
+    echo "(bench_depth was not built)"
+    depth_bench=FAIL
+elif ((t > 20)); then
+    timeout "$t" build-gpu/bench/bench_depth --device both --size 518 --reps 3 \
+        --threads "$(nproc)" || depth_bench=FAIL
+else
+    echo "skipped: no time left"
+    depth_bench=skipped
+fi
 
 section "device benchmarks (bench_device)"
 budget=$(($(left) - 15))
@@ -84,6 +116,8 @@ section "summary"
 echo "full build:       $build"
 echo "cuda device:      $cuda"
 echo "conformance:      $conformance"
+echo "depth on cuda:    $depth"
 echo "unit tests:       $unit"
+echo "depth benchmark:  $depth_bench"
 echo "benchmarks:       $bench"
-[[ $build == pass && $cuda == present && $conformance == pass && $unit == pass ]]
+[[ $build == pass && $cuda == present && $conformance == pass && $depth == pass && $unit == pass ]]

@@ -307,6 +307,7 @@ enum MHD_Result handle_progressive(request *r, const char *param)
         st->depth_size = req.depth_size;
     }
     /* Submitted before the stream starts, so a full queue is a plain 503. */
+    req.local = 1; /* the stream's levels and its GLB come from this node */
     rc = orfeas_scheduler_submit(s->scheduler, &req, &st->job);
     if (rc) {
         stream_free(st);
