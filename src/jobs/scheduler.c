@@ -1095,6 +1095,8 @@ int orfeas_job_result(orfeas_job *job, const uint8_t **data, size_t *size)
 {
     int rc = completed(job);
     if (rc) return rc;
+    /* Completed on another node whose result was too large for Redis. */
+    if (job->restored && job->result.size == 0) return ORFEAS_ENOTFOUND;
     *data = job->result.data;
     *size = job->result.size;
     return 0;

@@ -1,6 +1,7 @@
 /* Depth Anything V2 Small: DINOv2 ViT-S/14 + DPT head, following the
  * official code (DepthAnything/Depth-Anything-V2, dpt.py / dinov2.py). */
 #include "nn/depth_internal.h"
+#include "nn/depth_cuda.h"
 #include "nn/depth_model.h"
 
 #include "core/half.h"
@@ -93,6 +94,7 @@ void orfeas_depth_free(orfeas_depth_model *m)
     if (!m) return;
     if (m->vram) orfeas_vram_release(m->vram, &m->resident);
     nn_depth_batcher_destroy(m->batcher);
+    nn_depth_cuda_free(m->cuda);
     free(m->blob);
     free(m->qstore);
     free(m->hstore);
@@ -738,6 +740,14 @@ int nn_depth_forward_batch(const orfeas_depth_model *m, const float *const *chw,
         return ORFEAS_EINVAL;
     for (int i = 0; i < batch; i++)
         if (!chw[i] || !out[i]) return ORFEAS_EINVAL;
+    /* On the device the model was uploaded to, one image at a time (the
+     * taps of the tests read host intermediates: those stay on the CPU). */
+    if (m->cuda && !tap) {
+        int rc = 0;
+        for (int i = 0; i < batch && !rc; i++)
+            rc = nn_depth_cuda_run(m->cuda, chw[i], h, w, out[i]);
+        return rc;
+    }
     if (!m->half_params) return forward(m, chw, batch, h, w, out, tap, ud);
     /* A view of the model whose fp16 tensors are expanded for this run
      * (once for the whole batch). */

@@ -36,6 +36,9 @@ struct orfeas_depth_model {
      * released by orfeas_depth_free; vram NULL without one. */
     orfeas_vram *vram;
     orfeas_vram_reservation resident;
+    /* The weights on a CUDA device (nn/depth_cuda.h) when the model was
+     * loaded for one: runs go there instead of the CPU. */
+    struct nn_depth_cuda *cuda;
 };
 
 #endif

@@ -1,5 +1,6 @@
 /* The depth model and the VRAM manager: the weights' resident reservation
  * and the choice of precision by free memory. */
+#include "nn/depth_cuda.h"
 #include "nn/depth_model.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
@@ -73,6 +74,16 @@ int orfeas_depth_load_on(const char *path, const char *precision, orfeas_vram *v
             orfeas_depth_free(m);
             return rc;
         }
+    }
+    orfeas_device *dev = vram ? orfeas_vram_device(vram) : NULL;
+    if (dev && dev->kind == ORFEAS_DEVICE_CUDA) {
+        /* The forward pass on the GPU; the CPU stays the fallback. */
+        rc = nn_depth_cuda_upload(m, dev->index, &m->cuda);
+        if (rc)
+            ORFEAS_WARN("depth model: not on %s (%s); it runs on the cpu", dev->name,
+                        orfeas_strerror(rc));
+        else
+            ORFEAS_INFO("depth model: weights on %s", dev->name);
     }
     ORFEAS_INFO(
         "depth model %s: %s (%s), %.1f MiB of weights", path, orfeas_depth_precision_name(p),

@@ -269,9 +269,9 @@ enum MHD_Result handle_job_result(request *r, const char *param)
     if (rc) {
         orfeas_buffer_free(&out);
         return respond_error(r, rc,
-                             rc == ORFEAS_ENOTFOUND ? "this job was restored after a restart: "
-                                                      "only its own format is kept; submit it "
-                                                      "again for another"
+                             rc == ORFEAS_ENOTFOUND ? "only this job's own format is kept here (it "
+                                                      "was restored after a restart or ran on "
+                                                      "another node); submit it again for another"
                                                     : NULL);
     }
     /* The exported copy is handed to libmicrohttpd, which frees it. */
@@ -303,8 +303,9 @@ enum MHD_Result handle_job_thumbnail(request *r, const char *param)
     int rc = orfeas_job_thumbnail(job, &data, &size);
     const char *headers[] = {"X-Orfeas-Job", snap.id, NULL};
     ret = rc ? respond_error(r, rc,
-                             rc == ORFEAS_ENOTFOUND ? "this job was restored after a restart: "
-                                                      "its mesh (for the preview) is not kept"
+                             rc == ORFEAS_ENOTFOUND ? "this job's mesh (for the preview) is not "
+                                                      "kept here: it was restored after a "
+                                                      "restart or ran on another node"
                                                     : NULL)
              : respond_job_bytes(r, job, "image/png", data, size, headers);
     orfeas_job_unref(job);

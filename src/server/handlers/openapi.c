@@ -264,6 +264,7 @@ static void schema_misc(doc *d, cJSON *schemas)
     cJSON *props = obj(d, h, "properties");
     cJSON *st = arr(d, typed(d, props, "status", "string", NULL), "enum");
     push_str(d, st, "ok");
+    push_str(d, st, "degraded");
     push_str(d, st, "starting");
     push_str(d, st, "draining");
     typed(d, props, "version", "string", NULL);
@@ -271,6 +272,10 @@ static void schema_misc(doc *d, cJSON *schemas)
     typed(d, props, "backend", "string", NULL);
     typed(d, props, "uptime_s", "number", NULL);
     typed(d, props, "queue_depth", "integer", NULL);
+    typed(d, props, "node", "string", "this node's id (cluster mode)");
+    typed(d, props, "cluster", "object",
+          "cluster mode: redis (up or down), nodes_alive, stream_length, pending, and this "
+          "node's dispatched, taken, claimed, completed and skipped_done counts");
 
     cJSON *g = typed(d, schemas, "GpuStats", "object",
                      "Device memory and the VRAM manager's view (gpu.available is false "
@@ -411,7 +416,8 @@ static void paths_all(doc *d, cJSON *paths)
     static const char *const cache_values[] = {"hit", "miss", "coalesced", NULL};
     static const char *const precision_values[] = {"fp32", "fp16", "int8", NULL};
     cJSON *op = operation(d, paths, "/api/health", "get", "health", "Liveness and readiness",
-                          "200 while running; 503 while starting or draining. Never needs the "
+                          "200 while running (status degraded while a cluster node cannot "
+                          "reach Redis); 503 while starting or draining. Never needs the "
                           "API key.",
                           NULL, 0);
     arr(d, op, "security"); /* empty: no authentication */
