@@ -579,11 +579,19 @@ static int hook_claim_key(void *ctx, const char *key, const char *job_id, char o
             other[36] = '\0';
             char jk[64];
             job_key(jk, sizeof jk, other);
-            redisReply *e = cmdf(c, l, "EXISTS %s", jk);
-            found = !is_error(e) && e->type == REDIS_REPLY_INTEGER && e->integer == 1;
-            drop(e);
-            /* A claim by a job that never made it (refused): take it over. */
-            if (!found) drop(cmdf(c, l, "DEL %s", ik));
+            /* The claimer writes its record right after claiming: give it a
+             * moment. A claim whose job never made it (refused) is taken over. */
+            for (int wait = 0; wait < 10 && !found; wait++) {
+                if (wait) sleep_ms(50);
+                redisReply *e = cmdf(c, l, "EXISTS %s", jk);
+                found = !is_error(e) && e->type == REDIS_REPLY_INTEGER && e->integer == 1;
+                drop(e);
+            }
+            if (!found)
+                drop(cmdf(c, l, "EVAL %s 1 %s %s",
+                          "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+                          "return redis.call('DEL', KEYS[1]) end return 0",
+                          ik, other));
         }
         drop(r);
     }
@@ -892,15 +900,18 @@ static void *keeper_main(void *arg)
     orfeas_cluster *c = arg;
     redis_link l;
     link_init(c, &l);
+    /* This node's entries are refreshed well within claim_after (every
+     * second, or a third of it when shorter), so that only a dead node's
+     * go idle long enough to be claimed. */
+    int refresh_ms = c->claim_after_ms / 3 < HEARTBEAT_MS ? c->claim_after_ms / 3 : HEARTBEAT_MS;
+    int refresh_ticks = refresh_ms / WATCH_MS > 1 ? refresh_ms / WATCH_MS : 1;
     int ticks = 0;
     while (!atomic_load(&c->stop)) {
         if (redis_link_get(&l)) {
             mark(c, 1);
             watch_remote(c, &l);
-            if (ticks % (HEARTBEAT_MS / WATCH_MS) == 0) {
-                refresh_taken(c, &l);
-                heartbeat(c, &l);
-            }
+            if (ticks % refresh_ticks == 0) refresh_taken(c, &l);
+            if (ticks % (HEARTBEAT_MS / WATCH_MS) == 0) heartbeat(c, &l);
         } else {
             mark(c, 0);
         }
@@ -960,6 +971,7 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
                                     .lookup = hook_lookup,
                                     .claim_key = hook_claim_key};
     orfeas_scheduler_set_hooks(sched, &hooks);
+    orfeas_scheduler_hold(sched); /* the keeper may outlive its destroy */
     if (cache) {
         orfeas_cache_remote remote = {
             .ctx = c, .name = "redis", .get = remote_get, .put = remote_put, .clear = remote_clear};
@@ -991,6 +1003,8 @@ void orfeas_cluster_free(orfeas_cluster *c)
     orfeas_cluster_stop_intake(c);
     atomic_store(&c->stop, 1);
     if (c->has_keeper) pthread_join(c->keeper, NULL);
+    orfeas_scheduler_set_hooks(c->sched, NULL);
+    orfeas_scheduler_release(c->sched);
     if (c->cache) orfeas_cache_set_remote(c->cache, NULL);
     for (int i = 0; i < POOL; i++)
         redis_link_close(&c->pool[i]);

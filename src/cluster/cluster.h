@@ -11,8 +11,9 @@
  *
  * Any node accepts a job (HSET job + XADD); a node with a free worker takes
  * the next entry (XREADGROUP) and acknowledges it once the outcome is
- * stored. A live node refreshes its pending entries every second, so only a
- * dead node's entries go idle beyond --claim-after and are claimed
+ * stored. A live node refreshes its pending entries every second (a third
+ * of claim_after when that is shorter), so only a dead node's entries go
+ * idle beyond --claim-after and are claimed
  * (XAUTOCLAIM) by another. Before running, a node checks whether the job
  * (or its key) is already done: the second finisher does not recompute. */
 #ifndef ORFEAS_CLUSTER_CLUSTER_H
@@ -42,7 +43,8 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
                          orfeas_cache *cache, orfeas_cluster **out, char *err, size_t err_size);
 /* Stops taking jobs from the stream (first step of a shutdown). */
 void orfeas_cluster_stop_intake(orfeas_cluster *c);
-/* After the scheduler is gone. */
+/* After the scheduler is destroyed and no request can call the hooks (the
+ * HTTP daemon stopped). */
 void orfeas_cluster_free(orfeas_cluster *c);
 
 typedef struct orfeas_cluster_view {

@@ -1157,6 +1157,16 @@ void orfeas_scheduler_set_hooks(orfeas_scheduler *s, const orfeas_scheduler_hook
     pthread_mutex_unlock(&s->mu);
 }
 
+void orfeas_scheduler_hold(orfeas_scheduler *s)
+{
+    atomic_fetch_add(&s->refs, 1);
+}
+
+void orfeas_scheduler_release(orfeas_scheduler *s)
+{
+    if (s) scheduler_unref(s);
+}
+
 static orfeas_job *table_find_locked(orfeas_scheduler *s, const char *id)
 {
     orfeas_job *job = s->buckets[hash_id(id) & s->bucket_mask];

@@ -172,6 +172,11 @@ typedef struct orfeas_scheduler_hooks {
 } orfeas_scheduler_hooks;
 /* Before any job is submitted. */
 void orfeas_scheduler_set_hooks(orfeas_scheduler *s, const orfeas_scheduler_hooks *hooks);
+/* Keeps the scheduler's memory valid past orfeas_scheduler_destroy (for a
+ * thread that may still call it: after destroy it has no jobs and takes
+ * none); every hold is released once. */
+void orfeas_scheduler_hold(orfeas_scheduler *s);
+void orfeas_scheduler_release(orfeas_scheduler *s);
 
 /* Runs the job with this id here (tag: the cluster's handle for it, e.g. the
  * stream entry). A remote job known here takes req's inputs when given, or

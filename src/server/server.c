@@ -423,8 +423,8 @@ void orfeas_server_stop(orfeas_server *s)
      * for another node) while the cluster can still record them. */
     orfeas_cluster_stop_intake(s->cluster);
     if (s->scheduler) orfeas_scheduler_destroy(s->scheduler, s->config.grace_s);
-    orfeas_cluster_free(s->cluster);
     if (s->daemon) MHD_stop_daemon(s->daemon);
+    orfeas_cluster_free(s->cluster); /* no handler can reach its hooks now */
     orfeas_cache_destroy(s->cache);
     orfeas_store_close(s->store);
     orfeas_metrics_destroy(s->metrics);
