@@ -13,6 +13,7 @@
  *       values in Redis are misses;
  *   (g) the entry of a node that died (read, never acknowledged) is claimed
  *       and run by a live node;
+ *   (h) bursts of jobs from both nodes: every one completes, exactly once;
  *   (f) Redis killed: jobs still complete locally and the nodes say Redis
  *       is down; Redis back: they reconnect and dispatch through it again.
  * The stand-in pipeline makes a tetrahedron scaled by the first byte of
@@ -875,6 +876,33 @@ static void test_claim_dead(void)
     orfeas_job_unref(busy2);
 }
 
+/* Many jobs back to back from both nodes: each completes once. */
+static void test_burst(void)
+{
+    enum { BATCH = 40, ROUNDS = 5 };
+    int failed = 0;
+    char first_error[200] = "";
+    for (int round = 0; round < ROUNDS; round++) {
+        orfeas_job *jobs[BATCH];
+        for (int i = 0; i < BATCH; i++)
+            jobs[i] = submit(i % 2 ? &n2 : &n1, request(MODE_FAST, 130 + i, NULL, 0));
+        for (int i = 0; i < BATCH; i++) {
+            CHECK(wait_done(jobs[i], 30000));
+            orfeas_job_snapshot s = snap_of(jobs[i]);
+            if (s.state != ORFEAS_JOB_COMPLETED) {
+                if (!failed++) snprintf(first_error, sizeof first_error, "%s", s.error_message);
+            }
+            orfeas_job_unref(jobs[i]);
+        }
+    }
+    CHECKF(failed == 0, "(h) %d of %d jobs did not complete (first: %s)", failed, BATCH * ROUNDS,
+           first_error);
+    int twice = 0;
+    for (int i = 0; i < BATCH; i++)
+        twice += atomic_load(&runs[130 + i]) != ROUNDS;
+    CHECKF(twice == 0, "(h) %d seeds ran other than %d times", twice, ROUNDS);
+}
+
 static void test_redis_down(void)
 {
     redis_kill();
@@ -968,6 +996,7 @@ int main(void)
     test_join_running();
     test_shared_cache();
     test_claim_dead();
+    test_burst();
     test_redis_down();
 
     node_stop(&n1);

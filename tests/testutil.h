@@ -10,6 +10,19 @@
 extern _Atomic int testutil_failures;
 extern _Atomic int testutil_checks;
 
+/* 1 in an ASan or TSan build, where a network pass is 5-20x slower: tests
+ * then skip their largest cases (and say so), keeping the threaded ones. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TESTUTIL_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TESTUTIL_SANITIZED 1
+#endif
+#endif
+#ifndef TESTUTIL_SANITIZED
+#define TESTUTIL_SANITIZED 0
+#endif
+
 #define CHECK(cond)                                                                                \
     do {                                                                                           \
         testutil_checks++;                                                                         \

@@ -59,6 +59,7 @@ struct orfeas_job {
      * 2 = tracked (accepted elsewhere); 0 = runs here. */
     int remote;
     int from_stream;           /* handed in by the cluster: report the outcome back */
+    int dispatching;           /* being offered to the cluster: no record there yet */
     char tag[48];              /* the cluster's handle (its stream entry) */
     orfeas_job *rprev, *rnext; /* the remote list, while remote and unfinished */
 };
@@ -713,14 +714,15 @@ static void dispatch(orfeas_scheduler *s, orfeas_job *job)
 {
     orfeas_job_ref(job);
     int rc = s->hooks.dispatch(s->hooks.ctx, job);
+    pthread_mutex_lock(&s->mu);
+    job->dispatching = 0;
+    if (rc && job->remote == 1 && job->state == ORFEAS_JOB_QUEUED) {
+        remote_leave(s, job, 0);
+        queue_push(s, job);
+        pthread_cond_signal(&s->work);
+    }
+    pthread_mutex_unlock(&s->mu);
     if (rc) {
-        pthread_mutex_lock(&s->mu);
-        if (job->remote == 1 && job->state == ORFEAS_JOB_QUEUED) {
-            remote_leave(s, job, 0);
-            queue_push(s, job);
-            pthread_cond_signal(&s->work);
-        }
-        pthread_mutex_unlock(&s->mu);
         ORFEAS_WARN("job %s runs here: the cluster did not take it (%s)", job->id,
                     orfeas_strerror(rc));
     }
@@ -817,6 +819,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     int cluster = s->hooks.dispatch != NULL && !job->req.local;
     if (cluster) {
         remote_push(s, job, 1);
+        job->dispatching = 1; /* not collected before its record exists */
     } else {
         queue_push(s, job);
     }
@@ -1362,6 +1365,7 @@ int orfeas_scheduler_collect(orfeas_scheduler *s, int which, orfeas_job **out, i
     pthread_mutex_lock(&s->mu);
     if (which == 0) {
         for (orfeas_job *job = s->rhead; job && n < max; job = job->rnext) {
+            if (job->dispatching) continue;
             orfeas_job_ref(job);
             out[n++] = job;
         }

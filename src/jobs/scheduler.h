@@ -208,8 +208,9 @@ void orfeas_scheduler_remote_update(orfeas_scheduler *s, orfeas_job *job,
 void orfeas_scheduler_settle(orfeas_scheduler *s, orfeas_job *job, orfeas_job_state state, int err,
                              const char *message, const struct orfeas_result_meta *meta,
                              const uint8_t *data, size_t size);
-/* References to up to max jobs: the unfinished remote ones (which = 0) or
- * the unfinished ones the cluster handed in (which = 1). */
+/* References to up to max jobs: the unfinished remote ones (which = 0; not
+ * those whose dispatch is still under way: their record may not exist yet)
+ * or the unfinished ones the cluster handed in (which = 1). */
 int orfeas_scheduler_collect(orfeas_scheduler *s, int which, orfeas_job **out, int max);
 
 const char *orfeas_job_id(const orfeas_job *job);
