@@ -114,6 +114,8 @@ section "HTTP server: requests/s and first progressive line" "$here/bench/bench_
 if [ -x "$here/bench/bench_cache.sh" ] || [ -f "$here/bench/bench_cache.sh" ]; then
     section "Cache: hit vs miss" bash "$here/bench/bench_cache.sh" "$orfeas" "$ORFEAS_TESTDATA/images/horse.png" "$server_secs"
 fi
+section "Cluster through Redis: overhead and spread (bench/bench_cluster.sh)" \
+    bash "$here/bench/bench_cluster.sh" "$orfeas" "$ORFEAS_TESTDATA/images/horse.png" 11
 section "Mixed load at 64 connections (bench/load.sh)" "$here/bench/load.sh" "$orfeas" "$load_secs"
 
 {
