@@ -8,6 +8,8 @@
 
 #include "orfeas/log.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -40,8 +42,12 @@ struct orfeas_cluster {
     redis_link pool[POOL];
     int pool_busy[POOL];
 
-    pthread_t puller, keeper;
-    int has_puller, has_keeper;
+    pthread_t puller, keeper, listener;
+    int has_puller, has_keeper, has_listener;
+    /* The listener wakes the keeper when a job ends anywhere. */
+    pthread_mutex_t kick_mu;
+    pthread_cond_t kick_cv;
+    int kicked;
     atomic_int stop_intake, stop;
 
     atomic_int up;
@@ -57,6 +63,24 @@ static double unix_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Now + ms on the monotonic clock (kick_cv waits on it). */
+static struct timespec deadline(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+    return ts;
 }
 
 static void sleep_ms(int ms)
@@ -189,6 +213,7 @@ static const char finish_lua[] =
     "redis.call('HDEL', KEYS[1], 'image', 'mask', 'depth')\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end\n"
+    "redis.call('PUBLISH', 'orfeas:done', ARGV[1])\n"
     "return 1\n";
 
 /* KEYS: job hash, cache entry key ("" without one), inflight key.
@@ -202,6 +227,7 @@ static const char start_lua[] =
     "  redis.call('HDEL', KEYS[1], 'image', 'mask', 'depth')\n"
     "  redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
     "  if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end\n"
+    "  redis.call('PUBLISH', 'orfeas:done', ARGV[4])\n"
     "end\n"
     "if redis.call('HGET', KEYS[1], 'cancel') == '1' then\n"
     "  ended('state', 'cancelled', 'error', 'cancelled', 'message', 'cancelled')\n"
@@ -226,6 +252,7 @@ static const char cancel_lua[] =
     "redis.call('HDEL', KEYS[1], 'image', 'mask', 'depth')\n"
     "redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
     "if redis.call('GET', KEYS[2]) == ARGV[3] then redis.call('DEL', KEYS[2]) end\n"
+    "redis.call('PUBLISH', 'orfeas:done', ARGV[3])\n"
     "return 1\n";
 
 /* Ends a job's record with field/value pairs (strings). 1 when this call
@@ -904,19 +931,83 @@ static void *keeper_main(void *arg)
      * second, or a third of it when shorter), so that only a dead node's
      * go idle long enough to be claimed. */
     int refresh_ms = c->claim_after_ms / 3 < HEARTBEAT_MS ? c->claim_after_ms / 3 : HEARTBEAT_MS;
-    int refresh_ticks = refresh_ms / WATCH_MS > 1 ? refresh_ms / WATCH_MS : 1;
-    int ticks = 0;
+    if (refresh_ms < WATCH_MS) refresh_ms = WATCH_MS;
+    double next_refresh = 0, next_beat = 0;
     while (!atomic_load(&c->stop)) {
         if (redis_link_get(&l)) {
             mark(c, 1);
             watch_remote(c, &l);
-            if (ticks % refresh_ticks == 0) refresh_taken(c, &l);
-            if (ticks % (HEARTBEAT_MS / WATCH_MS) == 0) heartbeat(c, &l);
+            double now = mono_ms();
+            if (now >= next_refresh) {
+                refresh_taken(c, &l);
+                next_refresh = now + refresh_ms;
+            }
+            if (now >= next_beat) {
+                heartbeat(c, &l);
+                next_beat = now + HEARTBEAT_MS;
+            }
         } else {
             mark(c, 0);
         }
-        ticks++;
-        sleep_ms(WATCH_MS);
+        /* Woken early when a job ends somewhere (orfeas:done). */
+        pthread_mutex_lock(&c->kick_mu);
+        if (!c->kicked && !atomic_load(&c->stop)) {
+            struct timespec until = deadline(WATCH_MS);
+            pthread_cond_timedwait(&c->kick_cv, &c->kick_mu, &until);
+        }
+        c->kicked = 0;
+        pthread_mutex_unlock(&c->kick_mu);
+    }
+    redis_link_close(&l);
+    return NULL;
+}
+
+static void kick(orfeas_cluster *c)
+{
+    pthread_mutex_lock(&c->kick_mu);
+    c->kicked = 1;
+    pthread_cond_signal(&c->kick_cv);
+    pthread_mutex_unlock(&c->kick_mu);
+}
+
+/* Subscribed to orfeas:done (every recorded outcome is published there):
+ * a waiter here hears of its job at once instead of at the next poll. The
+ * socket is polled so that the thread notices the stop flag; a lost
+ * connection only means polling until it is back. */
+static void *listener_main(void *arg)
+{
+    orfeas_cluster *c = arg;
+    redis_link l;
+    redis_link_init(&l, &c->url, TIMEOUT_MS);
+    while (!atomic_load(&c->stop)) {
+        redisContext *ctx = redis_link_get(&l);
+        redisReply *r = ctx ? redisCommand(ctx, "SUBSCRIBE orfeas:done") : NULL;
+        if (!r) {
+            if (ctx) redis_link_fail(&l);
+            sleep_ms(WATCH_MS);
+            continue;
+        }
+        freeReplyObject(r);
+        kick(c); /* whatever ended while unsubscribed */
+        while (!atomic_load(&c->stop)) {
+            void *reply = NULL;
+            if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK) {
+                redis_link_fail(&l);
+                break;
+            }
+            if (reply) {
+                kick(c);
+                freeReplyObject(reply);
+                continue;
+            }
+            struct pollfd pfd = {ctx->fd, POLLIN, 0};
+            int n = poll(&pfd, 1, WATCH_MS);
+            if (n == 0 || (n < 0 && errno == EINTR)) continue;
+            if (n < 0 || redisBufferRead(ctx) != REDIS_OK) {
+                redis_link_fail(&l);
+                break;
+            }
+        }
     }
     redis_link_close(&l);
     return NULL;
@@ -947,6 +1038,12 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
     pthread_mutex_init(&c->pool_mu, NULL);
     pthread_cond_init(&c->pool_cv, NULL);
     pthread_mutex_init(&c->view_mu, NULL);
+    pthread_mutex_init(&c->kick_mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->kick_cv, &attr);
+    pthread_condattr_destroy(&attr);
     for (int i = 0; i < POOL; i++)
         link_init(c, &c->pool[i]);
     snprintf(c->view.node_id, sizeof c->view.node_id, "%s", c->node_id);
@@ -979,7 +1076,8 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
     }
     if (pthread_create(&c->keeper, NULL, keeper_main, c) == 0) c->has_keeper = 1;
     if (pthread_create(&c->puller, NULL, puller_main, c) == 0) c->has_puller = 1;
-    if (!c->has_keeper || !c->has_puller) {
+    if (pthread_create(&c->listener, NULL, listener_main, c) == 0) c->has_listener = 1;
+    if (!c->has_keeper || !c->has_puller || !c->has_listener) {
         orfeas_cluster_stop_intake(c);
         orfeas_cluster_free(c);
         snprintf(err, err_size, "cannot start the cluster threads");
@@ -1002,7 +1100,9 @@ void orfeas_cluster_free(orfeas_cluster *c)
     if (!c) return;
     orfeas_cluster_stop_intake(c);
     atomic_store(&c->stop, 1);
+    kick(c);
     if (c->has_keeper) pthread_join(c->keeper, NULL);
+    if (c->has_listener) pthread_join(c->listener, NULL);
     orfeas_scheduler_set_hooks(c->sched, NULL);
     orfeas_scheduler_release(c->sched);
     if (c->cache) orfeas_cache_set_remote(c->cache, NULL);
@@ -1011,6 +1111,8 @@ void orfeas_cluster_free(orfeas_cluster *c)
     pthread_mutex_destroy(&c->pool_mu);
     pthread_cond_destroy(&c->pool_cv);
     pthread_mutex_destroy(&c->view_mu);
+    pthread_mutex_destroy(&c->kick_mu);
+    pthread_cond_destroy(&c->kick_cv);
     free(c);
 }
 

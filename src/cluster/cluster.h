@@ -8,6 +8,7 @@
  *   result:<id>     the result of a job without a cache key (EX retention)
  *   inflight:<key>  the job computing a key (cross-node coalescing)
  *   nodes           sorted set: node id -> last heartbeat (unix s)
+ *   done            pub/sub channel: ids of jobs whose outcome was recorded
  *
  * Any node accepts a job (HSET job + XADD); a node with a free worker takes
  * the next entry (XREADGROUP) and acknowledges it once the outcome is
