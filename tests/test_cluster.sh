@@ -7,7 +7,8 @@
 #  (3) health and /metrics show the node and the cluster (promtool checks
 #      the exposition);
 #  (4) Redis down: nodes report degraded, keep serving locally, and come
-#      back to ok when Redis returns.
+#      back to ok when Redis returns;
+#  (5) a Redis with a password: ORFEAS_REDIS_PASSWORD, the URL, a wrong one.
 # usage: test_cluster.sh ORFEAS TESTDATA
 set -u
 orfeas="$1" data="$2"
@@ -224,6 +225,36 @@ poll_json "${URL[nA]}/api/health" j.status ok 150 # the backoff is at most 5 s
 check "redis back: health ok again ($POLLED)" test "$POLLED" = ok
 check "redis back: the node re-created the stream group" \
     test "$(rcli XINFO GROUPS orfeas:jobs | grep -c '^orfeas$')" -ge 1
+
+# --- (5) a Redis with a password: from the environment, from the URL, wrong ---
+pport=$((rport + 1))
+[ "$pport" -gt 65000 ] && pport=$((rport - 1))
+redis-server --port "$pport" --bind 127.0.0.1 --save '' --appendonly no --requirepass 's3cret/@:' \
+    --dir "$work" --logfile "$work/redis-pw.log" &
+pw_pid=$!
+for _ in $(seq 1 100); do redis-cli -p "$pport" ping 2>/dev/null | grep -q NOAUTH && break; sleep 0.05; done
+ORFEAS_REDIS_PASSWORD='s3cret/@:' node_start nP --redis "redis://127.0.0.1:$pport" --node-id nP
+node_start nU --redis "redis://:s3cret%2F%40%3A@127.0.0.1:$pport/0" --node-id nU
+node_start nW --redis "redis://:wrong@127.0.0.1:$pport" --node-id nW
+poll_json "${URL[nP]}/api/health" j.cluster.redis up 50
+check "password from ORFEAS_REDIS_PASSWORD: connected ($POLLED)" test "$POLLED" = up
+poll_json "${URL[nU]}/api/health" j.cluster.redis up 50
+check "password in the URL (percent-escaped): connected ($POLLED)" test "$POLLED" = up
+poll_json "${URL[nW]}/api/health" j.status degraded 50
+check "wrong password: degraded ($POLLED)" test "$POLLED" = degraded
+check "wrong password: the log says AUTH failed" grep -q "AUTH failed" "$work/nW.log"
+curl -s -o "$work/pw_job" -F "image=@$data/images/apple.jpg" -F quality=2 "${URL[nU]}/api/v1/jobs"
+pw_id="$(json_get "$work/pw_job" j.job_id)"
+poll_json "${URL[nP]}/api/v1/jobs/$pw_id" j.status completed
+check "behind a password: a job accepted on one node is seen completed on the other" \
+    test "$POLLED" = completed
+for n in nP nU nW; do
+    kill -TERM "${PID[$n]}"
+    wait "${PID[$n]}"
+    unset "PID[$n]"
+done
+kill -KILL "$pw_pid"
+wait "$pw_pid" 2>/dev/null
 
 # --- shutdown ---
 for s in "${survivors[@]}"; do
