@@ -357,6 +357,20 @@ async function refreshGpu() {
       ['Queue', String(s.queue_depth ?? '–')],
       ['OOM events', String(g.oom_events ?? 0)],
     ];
+    // A cluster node (--redis) says which node this is and what it sees.
+    const h = await fetch('/api/health')
+      .then((r) => r.json())
+      .catch(() => ({}));
+    if (h.node && h.cluster) {
+      const c = h.cluster;
+      const known = (n) => (n >= 0 ? fmt.format(n) : '?');
+      rows.push(['Node', h.node]);
+      rows.push([
+        'Cluster',
+        `Redis ${c.redis}, ${known(c.nodes_alive)} nodes alive, ` +
+          `${known(c.stream_length)} in the stream, ${known(c.pending)} pending`,
+      ]);
+    }
     dl.replaceChildren(
       ...rows.flatMap(([k, v]) => {
         const dt = document.createElement('dt');

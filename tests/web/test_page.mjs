@@ -213,6 +213,13 @@ async function keyScenario(context) {
   await page.reload();
   await page.waitForFunction(() => document.querySelector('#gpu dt'), null, { timeout: TIMEOUT });
   check(!(await page.isVisible('#key-dialog')), 'no prompt once the key is stored');
+  // This server is a cluster node whose Redis cannot be reached: the panel
+  // names the node and says so.
+  await page.waitForFunction(() => document.querySelector('#gpu').textContent.includes('Cluster'), null, {
+    timeout: TIMEOUT,
+  });
+  const panel = await page.textContent('#gpu');
+  check(panel.includes('web-node') && panel.includes('Redis down'), 'cluster node and Redis state in the panel', panel);
   await shot(page, 'page-key.png');
   check(errors.length === 0, 'no uncaught page errors', errors.join(' | '));
 }

@@ -77,7 +77,10 @@ curl -s "$SERVER_URL/api/v1/jobs?limit=2" >"$tmp/jobs.json"
 echo "ok   job list newest first"
 server_stop
 
-server_start "$orfeas" --workers 1 --data-dir "$tmp/data-key" --api-key web-test-key
+# Also a cluster node whose Redis is not there (port 1): it serves alone,
+# degraded, and the page shows it.
+server_start "$orfeas" --workers 1 --data-dir "$tmp/data-key" --api-key web-test-key \
+    --redis redis://127.0.0.1:1 --node-id web-node
 code="$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/")"
 [ "$code" = 200 ] || fail "/ with --api-key answered $code (the page is public)"
 code="$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/api/v1/jobs")"
