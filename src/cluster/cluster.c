@@ -770,19 +770,24 @@ static void take(orfeas_cluster *c, redis_link *l, const char *msg, const char *
         ack(c, l, msg);
         return;
     }
+    /* Counted before the job can run (and finish), taken back on failure:
+     * whoever reads the view after a job ended sees it counted. */
+    atomic_uint_fast64_t *counter = claimed ? &c->claimed : &c->taken;
+    atomic_fetch_add(counter, 1);
     int rc = orfeas_scheduler_submit_stream(c->sched, NULL, id, msg, NULL);
     if (rc == ORFEAS_ENOTFOUND) {
         orfeas_job_request req;
         rc = fetch_request(c, l, id, &req);
         if (!rc) rc = orfeas_scheduler_submit_stream(c->sched, &req, id, msg, NULL);
         if (rc == ORFEAS_EINVAL || rc == ORFEAS_ENOTFOUND) {
+            atomic_fetch_sub(counter, 1);
             fail_record(c, l, id, ORFEAS_EINVAL, "the job's stored inputs are unusable");
             ack(c, l, msg);
             return;
         }
     }
+    if (rc) atomic_fetch_sub(counter, 1);
     if (rc == 0) {
-        atomic_fetch_add(claimed ? &c->claimed : &c->taken, 1);
         ORFEAS_INFO("job %s taken from the cluster%s", id, claimed ? " (claimed)" : "");
     } else if (rc == ORFEAS_ENOTREADY) {
         ORFEAS_WARN("job %s: delivered again but it runs or ran here already; acknowledged", id);
