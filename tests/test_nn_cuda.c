@@ -82,19 +82,6 @@ static float *input(uint64_t seed, int h, int w)
     return x;
 }
 
-static float *read_f32(const char *rel, size_t n)
-{
-    FILE *fp = fopen(testutil_data(rel), "rb");
-    if (!fp) return NULL;
-    float *d = malloc(n * sizeof(float));
-    if (d && fread(d, sizeof(float), n, fp) != n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(fp);
-    return d;
-}
-
 /* CUDA against the CPU at one precision on one input. */
 static void check_vs_cpu(const char *what, orfeas_depth_precision p, const float *x, int h, int w,
                          const float *cpu32)
@@ -155,7 +142,7 @@ static void check_golden_a(void)
 {
     const int h = 126, w = 126;
     size_t hw = (size_t)h * w;
-    float *ref = read_f32("depth_golden/case_a_out.f32", hw);
+    float *ref = testutil_read_f32("depth_golden/case_a_out.f32", hw);
     if (!ref) {
         /* A lent GPU machine may lack ../shared: say so, compare the rest. */
         printf("case a fp32  cuda vs PyTorch: NOT CHECKED, no %s\n",
@@ -163,7 +150,7 @@ static void check_golden_a(void)
         return;
     }
     float *x = input(1001, h, w);
-    float *gold_in = read_f32("depth_golden/case_a_input.f32", (size_t)3 * hw);
+    float *gold_in = testutil_read_f32("depth_golden/case_a_input.f32", (size_t)3 * hw);
     REQUIRE(gold_in);
     CHECK(memcmp(gold_in, x, (size_t)3 * hw * sizeof(float)) == 0);
     free(gold_in);

@@ -12,19 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static float *read_f32(const char *rel, size_t n)
-{
-    FILE *fp = fopen(testutil_data(rel), "rb");
-    if (!fp) return NULL;
-    float *d = malloc(n * sizeof(float));
-    if (d && fread(d, sizeof(float), n, fp) != n) {
-        free(d);
-        d = NULL;
-    }
-    fclose(fp);
-    return d;
-}
-
 typedef struct ctx {
     char c; /* case letter */
     int checked;
@@ -54,7 +41,7 @@ static void on_tap(void *ud, const char *name, const float *d, size_t n)
     ctx *cx = ud;
     char rel[96];
     snprintf(rel, sizeof(rel), "depth_golden/case_%c_%s.f32", cx->c, name);
-    float *ref = read_f32(rel, n);
+    float *ref = testutil_read_f32(rel, n);
     if (!ref) return; /* not every intermediate is stored for every case */
     compare(cx, name, d, ref, n);
     free(ref);
@@ -75,7 +62,7 @@ static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t
     REQUIRE(x && out);
     input_for(seed, x, n);
     if (c == 'a') {
-        float *ref = read_f32("depth_golden/case_a_input.f32", n);
+        float *ref = testutil_read_f32("depth_golden/case_a_input.f32", n);
         REQUIRE(ref);
         CHECK(memcmp(ref, x, n * sizeof(float)) == 0);
         free(ref);
@@ -85,7 +72,7 @@ static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t
     CHECKF(cx.checked == expect_taps, "case %c: %d intermediates compared", c, cx.checked);
     char rel[64];
     snprintf(rel, sizeof(rel), "depth_golden/case_%c_out.f32", c);
-    float *ref = read_f32(rel, (size_t)h * w);
+    float *ref = testutil_read_f32(rel, (size_t)h * w);
     REQUIRE(ref);
     compare(&cx, "out", out, ref, (size_t)h * w);
     free(ref);
@@ -104,7 +91,7 @@ static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t
     free(r64);
     /* The HF-style interpolation's output must be far: we follow the official one. */
     snprintf(rel, sizeof(rel), "depth_golden/case_%c_out_hfinterp.f32", c);
-    ref = read_f32(rel, (size_t)h * w);
+    ref = testutil_read_f32(rel, (size_t)h * w);
     REQUIRE(ref);
     double mx = 0;
     for (size_t i = 0; i < (size_t)h * w; i++)

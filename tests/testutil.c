@@ -15,3 +15,16 @@ const char *testutil_data(const char *relative)
     snprintf(path, sizeof path, "%s/%s", ORFEAS_TESTDATA, relative);
     return path;
 }
+
+float *testutil_read_f32(const char *relative, size_t n)
+{
+    FILE *fp = fopen(testutil_data(relative), "rb");
+    if (!fp) return NULL;
+    float *d = malloc(n * sizeof(float));
+    if (d && fread(d, sizeof(float), n, fp) != n) {
+        free(d);
+        d = NULL;
+    }
+    fclose(fp);
+    return d;
+}

@@ -56,5 +56,8 @@ extern _Atomic int testutil_checks;
 int testutil_finish(const char *name);
 /* Path of a file under the shared test data ("images/plant.jpg"). */
 const char *testutil_data(const char *relative);
+/* n raw little-endian floats from a file under the test data (malloc'd), or
+ * NULL when it is missing or shorter. */
+float *testutil_read_f32(const char *relative, size_t n);
 
 #endif

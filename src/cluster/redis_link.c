@@ -199,14 +199,20 @@ redisReply *redis_link_cmd(redis_link *l, int argc, const char **argv, const siz
     return r;
 }
 
-redisReply *redis_link_cmdf(redis_link *l, const char *format, ...)
+redisReply *redis_link_vcmdf(redis_link *l, const char *format, va_list ap)
 {
     redisContext *c = redis_link_get(l);
     if (!c) return NULL;
+    redisReply *r = redisvCommand(c, format, ap);
+    if (!r) redis_link_fail(l);
+    return r;
+}
+
+redisReply *redis_link_cmdf(redis_link *l, const char *format, ...)
+{
     va_list ap;
     va_start(ap, format);
-    redisReply *r = redisvCommand(c, format, ap);
+    redisReply *r = redis_link_vcmdf(l, format, ap);
     va_end(ap);
-    if (!r) redis_link_fail(l);
     return r;
 }

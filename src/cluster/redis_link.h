@@ -6,6 +6,7 @@
 #define ORFEAS_CLUSTER_REDIS_LINK_H
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stddef.h>
 
 /* redis://[[user]:password@]host[:port][/db] */
@@ -45,5 +46,6 @@ void redis_link_fail(redis_link *l);
 redisReply *redis_link_cmd(redis_link *l, int argc, const char **argv, const size_t *lens);
 /* The same with printf-style text arguments (hiredis's format). */
 redisReply *redis_link_cmdf(redis_link *l, const char *format, ...);
+redisReply *redis_link_vcmdf(redis_link *l, const char *format, va_list ap);
 
 #endif

@@ -1286,7 +1286,6 @@ int orfeas_scheduler_track(orfeas_scheduler *s, const char *id, const orfeas_rem
     if (!id || strlen(id) != 36) return ORFEAS_EINVAL;
     orfeas_job *fresh = calloc(1, sizeof *fresh);
     if (!fresh) return ORFEAS_ENOMEM;
-    orfeas_job *evicted = NULL;
     pthread_mutex_lock(&s->mu);
     orfeas_job *job = table_find_locked(s, id);
     if (!job) {
@@ -1307,7 +1306,6 @@ int orfeas_scheduler_track(orfeas_scheduler *s, const char *id, const orfeas_rem
     orfeas_job_ref(job);
     *out = job;
     pthread_mutex_unlock(&s->mu);
-    unref_list(evicted);
     free(fresh);
     return 0;
 }
