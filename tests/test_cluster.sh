@@ -226,6 +226,13 @@ check "redis back: health ok again ($POLLED)" test "$POLLED" = ok
 check "redis back: the node re-created the stream group" \
     test "$(rcli XINFO GROUPS orfeas:jobs | grep -c '^orfeas$')" -ge 1
 
+# The shared tier is cleared from any node.
+curl -s -o /dev/null -F "image=@$data/images/apple.jpg" -F quality=2 -F width_mm=66 "${URL[nA]}/api/v1/generate"
+check "a result made on nA is in Redis" test "$(rcli --scan --pattern 'orfeas:cache:*' | wc -l)" -ge 1
+curl -s -X POST "${URL[nC]}/api/v1/cache/clear" >"$work/clear"
+check "cache clear on nC reports the shared entries" test "$(json_get "$work/clear" j.cleared)" -ge 1
+check "cache clear on nC empties the shared tier" test "$(rcli --scan --pattern 'orfeas:cache:*' | wc -l)" -eq 0
+
 # --- (5) a Redis with a password: from the environment, from the URL, wrong ---
 pport=$((rport + 1))
 [ "$pport" -gt 65000 ] && pport=$((rport - 1))

@@ -128,16 +128,10 @@ static redisReply *cmd(orfeas_cluster *c, redis_link *l, int argc, const char **
 
 static redisReply *cmdf(orfeas_cluster *c, redis_link *l, const char *format, ...)
 {
-    redisContext *ctx = redis_link_get(l);
-    if (!ctx) {
-        mark(c, 0);
-        return NULL;
-    }
     va_list ap;
     va_start(ap, format);
-    redisReply *r = redisvCommand(ctx, format, ap);
+    redisReply *r = redis_link_vcmdf(l, format, ap);
     va_end(ap);
-    if (!r) redis_link_fail(l);
     mark(c, r != NULL);
     return r;
 }
@@ -468,8 +462,10 @@ static int hook_dispatch(void *ctx, orfeas_job *job)
         }
         drop(r);
     }
-    mark(c, rc != ORFEAS_EIO || redis_link_get(l) != NULL);
-    if (rc && redis_link_get(l)) drop(cmdf(c, l, "DEL %s", jk)); /* it runs here instead */
+    /* An error reply leaves the link up; a lost connection does not. */
+    int connected = l->ctx != NULL;
+    mark(c, connected);
+    if (rc && connected) drop(cmdf(c, l, "DEL %s", jk)); /* it runs here instead */
     release(c, l);
     if (!rc) atomic_fetch_add(&c->dispatched, 1);
     return rc;
@@ -677,10 +673,17 @@ static uint64_t remote_clear(void *ctx)
         }
         copy_text(cursor, sizeof cursor, r->element[0]);
         redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements; i++) {
-            redisReply *d = cmdf(c, l, "UNLINK %s", text_of(keys->element[i]));
+        /* One UNLINK for the batch (SCAN's COUNT bounds it). */
+        size_t nkeys = keys->type == REDIS_REPLY_ARRAY ? keys->elements : 0;
+        const char **argv = nkeys ? malloc((nkeys + 1) * sizeof *argv) : NULL;
+        if (argv) {
+            argv[0] = "UNLINK";
+            for (size_t i = 0; i < nkeys; i++)
+                argv[i + 1] = text_of(keys->element[i]);
+            redisReply *d = cmd(c, l, (int)nkeys + 1, argv, NULL);
             if (!is_error(d) && d->type == REDIS_REPLY_INTEGER) n += (uint64_t)d->integer;
             drop(d);
+            free(argv);
         }
         drop(r);
     } while (strcmp(cursor, "0") != 0);
@@ -939,8 +942,9 @@ static void *keeper_main(void *arg)
     if (refresh_ms < WATCH_MS) refresh_ms = WATCH_MS;
     double next_refresh = 0, next_beat = 0;
     while (!atomic_load(&c->stop)) {
+        /* Up or down is what the commands below find: a context still open
+         * may be one whose server has gone (not known until it is used). */
         if (redis_link_get(&l)) {
-            mark(c, 1);
             watch_remote(c, &l);
             double now = mono_ms();
             if (now >= next_refresh) {
