@@ -7,6 +7,7 @@
  * Without --weights it uses the seeded test weights (the speed is the same).
  * On CUDA the upload and one warm-up run are not timed; each timed run
  * includes the input's upload and the output's download. */
+#include "orfeas/blas.h"
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
 
@@ -113,6 +114,7 @@ static int bench_cuda(bench *b, const orfeas_depth_model *m)
 
 int main(int argc, char **argv)
 {
+    orfeas_blas_select(argv); /* the kernels orfeas runs with */
     const char *weights = NULL, *device = "cpu";
     int size = 518, reps = 3, threads = 0;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -7,6 +7,7 @@
  * (what two server workers do without batching).
  * usage: bench_depth_batch [--weights FILE] [--size N] [--reps R] [--batches 1,2,4]
  * Without --weights it uses the seeded test weights (the speed is the same). */
+#include "orfeas/blas.h"
 #include "orfeas/depth.h"
 
 #include "nn/tensor.h"
@@ -42,6 +43,7 @@ static void *single_main(void *arg)
 
 int main(int argc, char **argv)
 {
+    orfeas_blas_select(argv); /* the kernels orfeas runs with */
     const char *weights = NULL;
     int size = 518, reps = 1, batches[8] = {1, 2, 4}, nb = 3;
     for (int i = 1; i + 1 < argc; i += 2) {

@@ -6,6 +6,7 @@
  * usage: bench_engine [--runs N] [--qualities 1,4,7,10] [--mode MODE]
  *                     [--devices none,cpu,sim:24GiB,cuda] [IMAGES...]
  * "none" runs without a device (host memory, no VRAM manager). */
+#include "orfeas/blas.h"
 #include "orfeas/orfeas.h"
 
 #include <stdio.h>
@@ -123,6 +124,7 @@ static void bench_quality(int quality, const char *mode, const char *device, cha
 
 int main(int argc, char **argv)
 {
+    orfeas_blas_select(argv); /* the kernels orfeas runs with */
     int runs = 5;
     int qualities[10] = {1, 4, 7, 10}, quality_count = 4;
     const char *mode = "auto";

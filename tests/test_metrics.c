@@ -66,9 +66,14 @@ static void test_exposition(void)
     REQUIRE(orfeas_metrics_create(&m) == 0);
     fill(m);
     orfeas_vram_stats v = vram_sample();
-    orfeas_metrics_gauges g = {{2, 1, 10, 3, 4}, 2, &v};
+    orfeas_depth_batch_stats d = {3, 7, 3};
+    orfeas_metrics_gauges g = {{2, 1, 10, 3, 4}, 2, &v, &d};
     orfeas_buffer text = {0};
     REQUIRE(orfeas_metrics_render(m, &g, &text) == 0);
+    CHECK_LINE(&text, "# TYPE orfeas_depth_passes_total counter");
+    CHECK_LINE(&text, "orfeas_depth_passes_total 3");
+    CHECK_LINE(&text, "orfeas_depth_images_total 7");
+    CHECK_LINE(&text, "orfeas_depth_batch_largest 3");
 
     CHECK_LINE(&text,
                "# HELP orfeas_http_requests_total HTTP requests answered, by route and status.");
@@ -206,7 +211,8 @@ static int dump(const char *path)
     if (orfeas_metrics_create(&m)) return 1;
     fill(m);
     orfeas_vram_stats v = vram_sample();
-    orfeas_metrics_gauges g = {{2, 1, 10, 3, 4}, 2, &v};
+    orfeas_depth_batch_stats d = {3, 7, 3};
+    orfeas_metrics_gauges g = {{2, 1, 10, 3, 4}, 2, &v, &d};
     orfeas_buffer text = {0};
     int rc = orfeas_metrics_render(m, &g, &text);
     FILE *f = rc ? NULL : fopen(path, "wb");

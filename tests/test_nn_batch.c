@@ -6,7 +6,8 @@
  *   at several sizes, batch sizes and precisions; sub-additive in the
  *   batch; orfeas_depth_infer_bytes likewise for orfeas_depth_infer_rgba.
  * - orfeas_depth_run_batch gives each image bit-for-bit what
- *   orfeas_depth_run gives it alone (fp32 and int8).
+ *   orfeas_depth_run gives it alone (fp32 and int8): the determinism
+ *   contract of docs/depth.md.
  * - The batcher: threads submitting same-size and different-size inputs
  *   get their own images' results, bit-for-bit; groups of one size fill up
  *   to max_batch and run as one pass; different sizes never share a pass.
@@ -136,9 +137,9 @@ static void test_infer_estimate(const orfeas_depth_model *m)
 /* Batched = alone, bit for bit. */
 static void test_run_batch(orfeas_depth_model *const models[3])
 {
-    /* 14 x 14 and 28 x 28: tiny images (2 and 5 tokens), where OpenBLAS
-     * would round a batched GEMM differently (small-matrix kernels): the
-     * linears then run image by image. */
+    /* A batch runs one GEMM per image of the single run's shape, so this
+     * holds on every OpenBLAS kernel (tests/blas.cmake runs it on Prescott too);
+     * it asks of OpenBLAS only that the same call gives the same bytes. */
     static const int hw[][2] = {{14, 14}, {28, 28}, {126, 126}, {196, 280}};
     for (int p = ORFEAS_DEPTH_FP32; p <= ORFEAS_DEPTH_INT8; p += 2)
         for (int s = 0; s < 4; s++) {

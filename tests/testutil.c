@@ -1,4 +1,5 @@
 #include "testutil.h"
+#include "orfeas/blas.h"
 
 _Atomic int testutil_failures;
 _Atomic int testutil_checks;
@@ -27,4 +28,14 @@ float *testutil_read_f32(const char *relative, size_t n)
     }
     fclose(fp);
     return d;
+}
+
+/* Every test runs on the OpenBLAS kernels orfeas would choose (this may
+ * re-execute the test, before main). glibc passes main's arguments to
+ * constructors. */
+__attribute__((constructor)) static void testutil_blas(int argc, char **argv, char **envp)
+{
+    (void)argc;
+    (void)envp;
+    orfeas_blas_select(argv);
 }

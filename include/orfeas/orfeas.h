@@ -12,5 +12,6 @@
 #include "orfeas/vram.h"
 #include "orfeas/engine.h"
 #include "orfeas/thumbnail.h"
+#include "orfeas/blas.h"
 
 #endif

@@ -20,7 +20,8 @@ static void depth_help(FILE *out)
     fprintf(out,
             "usage: orfeas depth --weights FILE --tensor-in X.f32 --height H --width W\n"
             "                    --tensor-out Y.f32 [options]\n"
-            "       orfeas depth IMAGE -o DEPTH.png --depth-model FILE [options]\n\n"
+            "       orfeas depth IMAGE -o DEPTH.png --depth-model FILE [options]\n"
+            "       orfeas depth --random-weights SEED --save-weights FILE\n\n"
             "Runs Depth Anything V2 Small (Hugging Face model.safetensors of\n"
             "depth-anything/Depth-Anything-V2-Small-hf) on the CPU.\n"
             "The first form is the conformance entry point: X.f32 is a raw little-endian\n"
@@ -28,10 +29,13 @@ static void depth_help(FILE *out)
             "receives the raw float32 [H, W] output of the network.\n"
             "The second form applies the official preprocessing (short side 518, multiples\n"
             "of 14, bicubic, ImageNet mean/std) and writes a 16-bit greyscale PNG at the\n"
-            "image's size (white = near, min-max normalised).\n\n"
+            "image's size (white = near, min-max normalised).\n"
+            "The third writes the seeded test weights as a model.safetensors (fp32), for\n"
+            "--depth-model in tests and benchmarks.\n\n"
             "options:\n"
             "  --weights FILE, --depth-model FILE   the safetensors weights\n"
             "  --random-weights SEED  the seeded test weights instead of a file\n"
+            "  --save-weights FILE    with --random-weights: write them to FILE and exit\n"
             "  --precision P          fp32 (default), fp16 (weights in binary16) or int8 (linear\n"
             "                         weights int8 per output channel, the others fp16)\n"
             "  --prune-sparsity S     L1 magnitude pruning of the linear weights (0..1)\n"
@@ -161,7 +165,7 @@ static int run_image(const orfeas_depth_model *m, const char *in, const char *ou
 
 int cli_depth(int argc, char **argv)
 {
-    const char *weights = NULL, *tin = NULL, *tout = NULL, *image = NULL, *png = NULL;
+    const char *weights = NULL, *tin = NULL, *tout = NULL, *image = NULL, *png = NULL, *save = NULL;
     long height = 0, width = 0, threads = 1, seed = -1;
     double sparsity = 0.0;
     int timing = 0;
@@ -183,6 +187,8 @@ int cli_depth(int argc, char **argv)
             bad = 1;
         } else if (strcmp(a, "--weights") == 0 || strcmp(a, "--depth-model") == 0) {
             weights = v;
+        } else if (strcmp(a, "--save-weights") == 0) {
+            save = v;
         } else if (strcmp(a, "--tensor-in") == 0) {
             tin = v;
         } else if (strcmp(a, "--tensor-out") == 0) {
@@ -212,6 +218,15 @@ int cli_depth(int argc, char **argv)
             return 2;
         }
         i++;
+    }
+    if (save) {
+        if (seed < 0 || weights || tin || tout || image || png) {
+            depth_help(stderr);
+            return 2;
+        }
+        int rc = orfeas_depth_write_random((uint64_t)seed, save);
+        if (rc) fprintf(stderr, "orfeas depth: %s: %s\n", save, orfeas_strerror(rc));
+        return orfeas_error_exit_status(rc);
     }
     int conformance = tin || tout;
     if ((!weights) == (seed < 0) ||

@@ -62,6 +62,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* First: it may re-execute orfeas with OpenBLAS's right kernels. */
+    orfeas_blas_select(argv);
     cli_log_to_stderr();
     if (argc < 2) {
         usage(stderr);

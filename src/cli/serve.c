@@ -33,6 +33,11 @@ int cli_serve(int argc, char **argv)
     }
     orfeas_log_set_level(level);
     cli_log_json(strcmp(config.log_format, "json") == 0);
+    char blas[320];
+    if (orfeas_blas_describe(blas, sizeof blas))
+        ORFEAS_WARN("blas: %s", blas);
+    else
+        ORFEAS_INFO("blas: %s", blas);
 
     /* Signals are taken synchronously by this thread; every other thread
      * (MHD's, the workers) inherits the blocked mask. */

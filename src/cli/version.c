@@ -20,6 +20,9 @@ int cli_version(int argc, char **argv)
     printf("libraries: libspng %s, libjpeg %d, libwebp %d.%d.%d\n", spng_version_string(),
            JPEG_LIB_VERSION, webp >> 16, (webp >> 8) & 0xff, webp & 0xff);
     printf("backends: %s\n", orfeas_device_backends());
+    char blas[320];
+    orfeas_blas_describe(blas, sizeof blas);
+    printf("blas: %s\n", blas);
     /* What "auto" would pick here, and why not a GPU when it does not. */
     orfeas_log_set_level(ORFEAS_LOG_WARN);
     orfeas_device *dev = NULL;

@@ -503,23 +503,18 @@ static float *falloc(size_t n)
     return n <= SIZE_MAX / sizeof(float) ? nn_alloc(n * sizeof(float)) : NULL;
 }
 
-/* Below this many tokens per image the linears run image by image: OpenBLAS
- * takes its small-matrix kernels (other rounding) for GEMMs of up to about
- * 100^3 multiply-adds, so a batched GEMM of tiny images would not round as
- * the single ones do. From 64 tokens on (every input of 518 pixels or more
- * has 1370) both are far past that, and every row of a GEMM is computed
- * the same way whatever the number of rows: batched = single, bit for bit. */
-#define BATCH_MIN_TOKENS 64
-
+/* The determinism contract (docs/depth.md): an image's result must not
+ * depend on what it was batched with. A GEMM over [batch * nt, 384] is not
+ * bit-identical to batch GEMMs over [nt, 384]: OpenBLAS's kernels and their
+ * blocking depend on the CPU and on the shape. So a batch shares the weights'
+ * expansion (fp16/int8) and the pass, and runs one GEMM per image, of the
+ * shape a single run has. */
 static void linear_batch(const nn_linear *l, const float *x, int batch, int nt, float *y,
                          float *scratch)
 {
-    if (nt >= BATCH_MIN_TOKENS || batch == 1) {
-        nn_linear_fwd(l, x, batch * nt, y, scratch);
-        return;
-    }
+    const float *w = nn_linear_weights(l, scratch);
     for (int i = 0; i < batch; i++)
-        nn_linear_fwd(l, x + (size_t)i * nt * l->in, nt, y + (size_t)i * nt * l->out, scratch);
+        nn_linear_apply(l, w, x + (size_t)i * nt * l->in, nt, y + (size_t)i * nt * l->out);
 }
 
 /* feats[i] receives image i's four tapped layers: feats[i] + k * tok is

@@ -34,11 +34,11 @@ void nn_map_free(nn_map *m)
     m->c = m->h = m->w = 0;
 }
 
-void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *scratch)
+const float *nn_linear_weights(const nn_linear *l, float *scratch)
 {
-    const float *w = l->w;
     size_t in = (size_t)l->in;
-    if (!w && l->q) {
+    if (l->w) return l->w;
+    if (l->q) {
         /* Dequantize per use: activations stay float, weights stay int8 in memory. */
         for (int o = 0; o < l->out; o++) {
             const int8_t *qr = l->q + (size_t)o * in;
@@ -46,13 +46,16 @@ void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *s
             for (size_t i = 0; i < in; i++)
                 dr[i] = (float)qr[i] * s;
         }
-        w = scratch;
-    } else if (!w && l->h) {
+    } else {
         size_t total = in * (size_t)l->out;
         for (size_t i = 0; i < total; i++)
             scratch[i] = orfeas_f16_to_f32(l->h[i]);
-        w = scratch;
     }
+    return scratch;
+}
+
+void nn_linear_apply(const nn_linear *l, const float *w, const float *x, int n, float *y)
+{
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->out, l->in, 1.0f, x, l->in, w, l->in,
                 0.0f, y, l->out);
     if (l->b)
@@ -61,6 +64,11 @@ void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *s
             for (int o = 0; o < l->out; o++)
                 yr[o] += l->b[o];
         }
+}
+
+void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *scratch)
+{
+    nn_linear_apply(l, nn_linear_weights(l, scratch), x, n, y);
 }
 
 void nn_layernorm(const float *x, int n, int c, const float *g, const float *b, float eps, float *y)

@@ -50,6 +50,10 @@ typedef struct nn_linear {
 /* y[n, out] = x[n, in] * W^T + b. `scratch` holds in*out floats when the
  * weight is not float32 (may be NULL otherwise). */
 void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *scratch);
+/* nn_linear_fwd in two steps, so a batch expands a weight once: the float32
+ * weight (l->w, or expanded into scratch), then one GEMM over n rows. */
+const float *nn_linear_weights(const nn_linear *l, float *scratch);
+void nn_linear_apply(const nn_linear *l, const float *w, const float *x, int n, float *y);
 /* LayerNorm over the last dim (eps as given), in place allowed. */
 void nn_layernorm(const float *x, int n, int c, const float *g, const float *b, float eps,
                   float *y);

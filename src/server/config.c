@@ -56,6 +56,8 @@ static const config_entry table[] = {
     {"depth-precision", CONFIG_STRING, FIELD(depth_precision), 0, 0, "auto",
      "the depth model's weights: fp32, fp16, int8, or auto (by free device memory; fp32 on the "
      "cpu)"},
+    {"depth-batch-window", CONFIG_DOUBLE, FIELD(depth_batch_window_ms), 0, 10000, "5",
+     "milliseconds a depth pass waits for same-size jobs to share it (sim and GPU devices)"},
     {"redis", CONFIG_STRING, FIELD(redis_url), 0, 0, "",
      "redis://[:password@]host[:port][/db]: join the nodes sharing that Redis (cache, jobs)"},
     {"redis-password", CONFIG_STRING, FIELD(redis_password), 0, 0, "",

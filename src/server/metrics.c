@@ -206,6 +206,14 @@ static void put_header(orfeas_buffer *out, int *err, const char *name, const cha
     put(out, err, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A metric of one unlabelled sample. */
+static void put_scalar(orfeas_buffer *out, int *err, const char *name, const char *type,
+                       const char *help, uint64_t value)
+{
+    put_header(out, err, name, type, help);
+    put(out, err, "%s %llu\n", name, (unsigned long long)value);
+}
+
 /* One histogram's _bucket lines (cumulative, then +Inf), _sum and _count,
  * labelled label="value". */
 static void put_histogram(orfeas_buffer *out, int *err, const char *name, const char *label,
@@ -279,22 +287,28 @@ static void render_locked(orfeas_metrics *m, const orfeas_metrics_gauges *g, orf
                "Result cache lookups, by outcome (hit, miss, coalesced).");
     put_counters(out, err, "orfeas_cache_requests_total", "outcome", &m->cache);
 
+    const orfeas_depth_batch_stats *d = g ? g->depth : NULL;
+    if (d) {
+        put_scalar(out, err, "orfeas_depth_passes_total", "counter",
+                   "Batched depth-model forward passes (with batching on).", d->runs);
+        put_scalar(out, err, "orfeas_depth_images_total", "counter",
+                   "Images those passes ran (images / passes: the mean batch).", d->images);
+        put_scalar(out, err, "orfeas_depth_batch_largest", "gauge",
+                   "The largest batch one depth pass has run.", d->largest);
+    }
     const orfeas_vram_stats *v = g ? g->vram : NULL;
     if (!v) return;
-    put_header(out, err, "orfeas_vram_total_bytes", "gauge", "Device memory in total.");
-    put(out, err, "orfeas_vram_total_bytes %llu\n", (unsigned long long)v->total_bytes);
-    put_header(out, err, "orfeas_vram_used_bytes", "gauge",
-               "Device memory in use by anyone (total - free).");
-    put(out, err, "orfeas_vram_used_bytes %llu\n",
-        (unsigned long long)(v->total_bytes > v->free_bytes ? v->total_bytes - v->free_bytes : 0));
-    put_header(out, err, "orfeas_vram_allocated_bytes", "gauge",
-               "Device memory allocated by orfeas.");
-    put(out, err, "orfeas_vram_allocated_bytes %llu\n", (unsigned long long)v->allocated_bytes);
-    put_header(out, err, "orfeas_vram_reserved_bytes", "gauge",
-               "Device memory promised to admitted jobs.");
-    put(out, err, "orfeas_vram_reserved_bytes %llu\n", (unsigned long long)v->reserved_bytes);
-    put_header(out, err, "orfeas_oom_events_total", "counter", "Device out-of-memory events.");
-    put(out, err, "orfeas_oom_events_total %llu\n", (unsigned long long)v->oom_events);
+    put_scalar(out, err, "orfeas_vram_total_bytes", "gauge", "Device memory in total.",
+               v->total_bytes);
+    put_scalar(out, err, "orfeas_vram_used_bytes", "gauge",
+               "Device memory in use by anyone (total - free).",
+               v->total_bytes > v->free_bytes ? v->total_bytes - v->free_bytes : 0);
+    put_scalar(out, err, "orfeas_vram_allocated_bytes", "gauge",
+               "Device memory allocated by orfeas.", v->allocated_bytes);
+    put_scalar(out, err, "orfeas_vram_reserved_bytes", "gauge",
+               "Device memory promised to admitted jobs.", v->reserved_bytes);
+    put_scalar(out, err, "orfeas_oom_events_total", "counter", "Device out-of-memory events.",
+               v->oom_events);
 }
 
 int orfeas_metrics_render(orfeas_metrics *m, const orfeas_metrics_gauges *gauges,

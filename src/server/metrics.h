@@ -4,6 +4,7 @@
 #ifndef ORFEAS_SERVER_METRICS_H
 #define ORFEAS_SERVER_METRICS_H
 
+#include "orfeas/depth.h"
 #include "orfeas/orfeas.h"
 
 typedef struct orfeas_metrics orfeas_metrics;
@@ -22,7 +23,8 @@ void orfeas_metrics_cache(orfeas_metrics *m, const char *outcome);
 typedef struct orfeas_metrics_gauges {
     uint64_t jobs_by_state[5]; /* queued, running, completed, failed, cancelled */
     uint64_t queue_depth;
-    const orfeas_vram_stats *vram; /* may be NULL */
+    const orfeas_vram_stats *vram;         /* may be NULL */
+    const orfeas_depth_batch_stats *depth; /* NULL without a depth model */
 } orfeas_metrics_gauges;
 
 /* Writes the exposition text into out (reset first). */

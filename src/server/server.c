@@ -327,8 +327,10 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
         uint32_t batch = s->device->kind == ORFEAS_DEVICE_CPU
                              ? 1
                              : orfeas_depth_batch_limit(s->depth_model, s->vram, 0);
-        if (batch > 1) orfeas_depth_set_batching(s->depth_model, (int)batch, 5.0);
-        ORFEAS_INFO("depth model batches: up to %u images", batch);
+        if (batch > 1)
+            orfeas_depth_set_batching(s->depth_model, (int)batch, config->depth_batch_window_ms);
+        ORFEAS_INFO("depth model batches: up to %u images (window %g ms)", batch,
+                    config->depth_batch_window_ms);
         /* Other weights, or these at another precision, must never answer
          * from results of these. */
         char sha[ORFEAS_SHA256_HEX];

@@ -34,9 +34,10 @@ typedef struct orfeas_server_config {
     int grace_s;
     char depth_model[1024];
     char depth_precision[16]; /* fp32, fp16, int8 or auto */
-    uint64_t cache_mem;       /* bytes of the cache's memory tier */
-    uint64_t cache_disk;      /* bytes of its disk tier under data_dir/cache */
-    int cache_ttl_s;          /* 0: entries never expire */
+    double depth_batch_window_ms;
+    uint64_t cache_mem;  /* bytes of the cache's memory tier */
+    uint64_t cache_disk; /* bytes of its disk tier under data_dir/cache */
+    int cache_ttl_s;     /* 0: entries never expire */
     /* Cluster mode (src/cluster): empty url = embedded, one node. */
     char redis_url[512];
     char redis_password[256];

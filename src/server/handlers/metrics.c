@@ -54,6 +54,11 @@ enum MHD_Result handle_metrics(request *r, const char *param)
     g.queue_depth = orfeas_scheduler_queue_depth(s->scheduler);
     orfeas_vram_stats vram;
     if (s->vram && orfeas_vram_stats_get(s->vram, &vram) == 0) g.vram = &vram;
+    orfeas_depth_batch_stats depth;
+    if (s->depth_model) {
+        orfeas_depth_batch_stats_get(s->depth_model, &depth);
+        g.depth = &depth;
+    }
     orfeas_buffer text = {0};
     int err = orfeas_metrics_render(s->metrics, &g, &text);
     if (!err) err = append_cluster(s, &text);
