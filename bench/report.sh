@@ -110,6 +110,7 @@ section "Device kernels (CPU vs simulated device$([ "$gpu" = none ] || echo ' vs
 section "Surface simplification (RTIN vs meshoptimizer)" "$bin/bench_simplify" --quick
 section "Foreground segmentation" "$bin/bench_segment"
 section "Depth model on the CPU (short: 266 px, 1 rep)" "$bin/bench_depth" --size 266 --reps 1
+section "OpenBLAS kernels: the Prescott fallback vs what orfeas runs" bash "$here/bench/bench_blas.sh" "$orfeas" 3
 section "HTTP server: requests/s and first progressive line" "$here/bench/bench_server.sh" "$orfeas" "$server_secs"
 if [ -x "$here/bench/bench_cache.sh" ] || [ -f "$here/bench/bench_cache.sh" ]; then
     section "Cache: hit vs miss" bash "$here/bench/bench_cache.sh" "$orfeas" "$ORFEAS_TESTDATA/images/horse.png" "$server_secs"
