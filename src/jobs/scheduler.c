@@ -12,6 +12,7 @@
  * holding a job after orfeas_scheduler_destroy can read and wait on it. */
 #include "jobs/scheduler.h"
 #include "cache/cache.h"
+#include "cache/key.h"
 #include "jobs/store.h"
 #include "server/metrics.h"
 
@@ -110,6 +111,17 @@ void orfeas_job_request_free(orfeas_job_request *req)
     free(req->depth);
     req->image = req->mask = req->depth = NULL;
     req->image_size = req->mask_size = req->depth_size = 0;
+}
+
+int orfeas_job_request_key(const orfeas_job_request *req, const char *depth_model_id, char out[65])
+{
+    if (!req) {
+        out[0] = '\0';
+        return ORFEAS_EINVAL;
+    }
+    orfeas_input input = {req->image,     req->image_size, req->mask,
+                          req->mask_size, req->depth,      req->depth_size};
+    return orfeas_cache_key(&req->params, &input, depth_model_id, out);
 }
 
 static double mono_ms(void)

@@ -34,6 +34,10 @@ typedef struct orfeas_job_request {
     int local;
 } orfeas_job_request;
 void orfeas_job_request_free(orfeas_job_request *req);
+/* The request's cache key (orfeas_cache_key over its parameters and inputs;
+ * depth_model_id may be NULL) into out, e.g. req->cache_key. 0,
+ * ORFEAS_EINVAL or ORFEAS_EINTERNAL; out is empty on failure. */
+int orfeas_job_request_key(const orfeas_job_request *req, const char *depth_model_id, char out[65]);
 
 typedef struct orfeas_job orfeas_job;
 typedef struct orfeas_scheduler orfeas_scheduler;
