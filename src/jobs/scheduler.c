@@ -14,7 +14,6 @@
 #include "cache/cache.h"
 #include "cache/key.h"
 #include "jobs/store.h"
-#include "server/metrics.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,7 +70,7 @@ struct orfeas_scheduler {
     pthread_cond_t work, done, watch;
     orfeas_scheduler_config config;
     orfeas_vram *vram;
-    struct orfeas_metrics *metrics;
+    orfeas_scheduler_observer observer;
     orfeas_generate_fn generate;
     double timeout_ms;
     uint32_t keep_finished;
@@ -411,7 +410,7 @@ static void run_job(orfeas_scheduler *s, orfeas_job *job, int slot)
         orfeas_mesh_free(&mesh);
         orfeas_buffer_free(&result);
     }
-    if (s->metrics) orfeas_metrics_generation(s->metrics, &stats, err);
+    if (s->observer.generation) s->observer.generation(s->observer.ud, &stats, err);
 
     /* The outcome is settled first and logged before waiters wake, so the
      * job's line precedes the request's in the log. */
@@ -534,9 +533,9 @@ static void *watchdog_main(void *arg)
 /* --- the API --- */
 
 int orfeas_scheduler_create(const orfeas_scheduler_config *config, orfeas_vram *vram,
-                            struct orfeas_metrics *metrics, orfeas_scheduler **out)
+                            const orfeas_scheduler_observer *observer, orfeas_scheduler **out)
 {
-    return orfeas_scheduler_create_tuned(config, NULL, vram, metrics, out);
+    return orfeas_scheduler_create_tuned(config, NULL, vram, observer, out);
 }
 
 static int init_sync(orfeas_scheduler *s)
@@ -609,7 +608,7 @@ static void restore_job(void *ctx, orfeas_stored_job *sj)
 
 int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
                                   const orfeas_scheduler_tuning *tuning, orfeas_vram *vram,
-                                  struct orfeas_metrics *metrics, orfeas_scheduler **out)
+                                  const orfeas_scheduler_observer *observer, orfeas_scheduler **out)
 {
     *out = NULL;
     if (!config || config->workers < 1 || config->workers > 1024 || config->queue_max < 1 ||
@@ -624,7 +623,7 @@ int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
     atomic_init(&s->refs, 1);
     s->config = *config;
     s->vram = vram;
-    s->metrics = metrics;
+    if (observer) s->observer = *observer;
     s->generate = tuning && tuning->generate ? tuning->generate : orfeas_generate;
     s->keep_finished = tuning && tuning->keep_finished > 0 ? (uint32_t)tuning->keep_finished
                                                            : ORFEAS_SCHEDULER_KEEP_FINISHED;

@@ -73,14 +73,23 @@ typedef struct orfeas_scheduler_tuning {
     orfeas_generate_fn generate; /* NULL = orfeas_generate */
 } orfeas_scheduler_tuning;
 
-/* vram may be NULL (host memory). Metrics may be NULL. */
-struct orfeas_metrics;
+/* Who hears of what the scheduler does (the server's metrics): set at
+ * create, called without the lock; any callback may be NULL. */
+typedef struct orfeas_scheduler_observer {
+    void *ud;
+    /* Every run here ends with its stats and err (0: completed), before the
+     * job is marked finished. */
+    void (*generation)(void *ud, const orfeas_generate_stats *stats, int err);
+} orfeas_scheduler_observer;
+
+/* vram may be NULL (host memory). observer may be NULL (copied). */
 int orfeas_scheduler_create(const orfeas_scheduler_config *config, orfeas_vram *vram,
-                            struct orfeas_metrics *metrics, orfeas_scheduler **out);
+                            const orfeas_scheduler_observer *observer, orfeas_scheduler **out);
 /* The same with tuning (may be NULL). */
 int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
                                   const orfeas_scheduler_tuning *tuning, orfeas_vram *vram,
-                                  struct orfeas_metrics *metrics, orfeas_scheduler **out);
+                                  const orfeas_scheduler_observer *observer,
+                                  orfeas_scheduler **out);
 /* Stops taking jobs and cancels the queued ones at once, waits up to grace_s
  * for running ones, cancels the rest, joins the workers and drops the
  * scheduler. Jobs still referenced stay readable (snapshot, result, wait)
