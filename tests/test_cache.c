@@ -2,6 +2,7 @@
  * so TTL cases need no sleeping. */
 #include "cache/cache.h"
 #include "cache/key.h"
+#include "jobs/scheduler.h" /* the requests keyed */
 #include "testutil.h"
 
 #include <pthread.h>
@@ -35,7 +36,7 @@ static void test_key(void)
 {
     char a[ORFEAS_SHA256_HEX], b[ORFEAS_SHA256_HEX];
     orfeas_job_request r1 = request_of("image-bytes", NULL), r2 = request_of("image-bytes", NULL);
-    CHECK(orfeas_cache_key(&r1, NULL, a) == 0);
+    CHECK(orfeas_job_request_key(&r1, NULL, a) == 0);
     CHECK(strlen(a) == 64);
     /* Parameters set in another order give the same canonical text. */
     char err[128];
@@ -43,22 +44,22 @@ static void test_key(void)
     CHECK(orfeas_params_set(&r1.params, "format", "glb", err, sizeof err) == 0);
     CHECK(orfeas_params_set(&r2.params, "format", "glb", err, sizeof err) == 0);
     CHECK(orfeas_params_set(&r2.params, "quality", "7", err, sizeof err) == 0);
-    CHECK(orfeas_cache_key(&r1, NULL, a) == 0 && orfeas_cache_key(&r2, NULL, b) == 0);
+    CHECK(orfeas_job_request_key(&r1, NULL, a) == 0 && orfeas_job_request_key(&r2, NULL, b) == 0);
     CHECK(strcmp(a, b) == 0);
     /* Any change changes it: a parameter, the image, the mask, the model. */
     CHECK(orfeas_params_set(&r2.params, "quality", "8", err, sizeof err) == 0);
-    CHECK(orfeas_cache_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
+    CHECK(orfeas_job_request_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
     r2 = r1;
     r2.image_size--;
-    CHECK(orfeas_cache_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
+    CHECK(orfeas_job_request_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
     r2 = r1;
     r2.mask = (uint8_t *)"m";
     r2.mask_size = 1;
-    CHECK(orfeas_cache_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
-    CHECK(orfeas_cache_key(&r1, "depth-anything-v2", b) == 0 && strcmp(a, b) != 0);
+    CHECK(orfeas_job_request_key(&r2, NULL, b) == 0 && strcmp(a, b) != 0);
+    CHECK(orfeas_job_request_key(&r1, "depth-anything-v2", b) == 0 && strcmp(a, b) != 0);
     /* Length prefixes: moving bytes between fields changes the key. */
     orfeas_job_request x = request_of("ab", "c"), y = request_of("a", "bc");
-    CHECK(orfeas_cache_key(&x, NULL, a) == 0 && orfeas_cache_key(&y, NULL, b) == 0);
+    CHECK(orfeas_job_request_key(&x, NULL, a) == 0 && orfeas_job_request_key(&y, NULL, b) == 0);
     CHECK(strcmp(a, b) != 0);
     /* A known SHA-256. */
     CHECK(orfeas_sha256_hex("abc", 3, a) == 0);

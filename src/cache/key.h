@@ -7,7 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "jobs/scheduler.h"
+#include "orfeas/engine.h"
+#include "orfeas/params.h"
 
 #define ORFEAS_SHA256_HEX 65 /* 64 digits and the terminator */
 
@@ -19,10 +20,12 @@ void orfeas_hex(const uint8_t *bytes, size_t n, char *out); /* out: 2n + 1 */
  * ORFEAS_EINTERNAL. */
 int orfeas_sha256_file_hex(const char *path, char out[ORFEAS_SHA256_HEX]);
 
-/* The key of a request; depth_model_id may be NULL (none). Because the
- * parameters enter in canonical form, the order of the request's fields
- * does not matter. 0, ORFEAS_EINVAL or ORFEAS_EINTERNAL. */
-int orfeas_cache_key(const orfeas_job_request *req, const char *depth_model_id,
-                     char out[ORFEAS_SHA256_HEX]);
+/* The key of a generation: its parameters, its input bytes (an image is
+ * required; mask and depth are optional) and the depth model's id (NULL:
+ * none). Because the parameters enter in canonical form, the order in
+ * which they were set does not matter. 0, ORFEAS_EINVAL or
+ * ORFEAS_EINTERNAL. */
+int orfeas_cache_key(const orfeas_params *params, const orfeas_input *input,
+                     const char *depth_model_id, char out[ORFEAS_SHA256_HEX]);
 
 #endif

@@ -34,6 +34,10 @@ typedef struct orfeas_job_request {
     int local;
 } orfeas_job_request;
 void orfeas_job_request_free(orfeas_job_request *req);
+/* The request's cache key (orfeas_cache_key over its parameters and inputs;
+ * depth_model_id may be NULL) into out, e.g. req->cache_key. 0,
+ * ORFEAS_EINVAL or ORFEAS_EINTERNAL; out is empty on failure. */
+int orfeas_job_request_key(const orfeas_job_request *req, const char *depth_model_id, char out[65]);
 
 typedef struct orfeas_job orfeas_job;
 typedef struct orfeas_scheduler orfeas_scheduler;
@@ -69,14 +73,23 @@ typedef struct orfeas_scheduler_tuning {
     orfeas_generate_fn generate; /* NULL = orfeas_generate */
 } orfeas_scheduler_tuning;
 
-/* vram may be NULL (host memory). Metrics may be NULL. */
-struct orfeas_metrics;
+/* Who hears of what the scheduler does (the server's metrics): set at
+ * create, called without the lock; any callback may be NULL. */
+typedef struct orfeas_scheduler_observer {
+    void *ud;
+    /* Every run here ends with its stats and err (0: completed), before the
+     * job is marked finished. */
+    void (*generation)(void *ud, const orfeas_generate_stats *stats, int err);
+} orfeas_scheduler_observer;
+
+/* vram may be NULL (host memory). observer may be NULL (copied). */
 int orfeas_scheduler_create(const orfeas_scheduler_config *config, orfeas_vram *vram,
-                            struct orfeas_metrics *metrics, orfeas_scheduler **out);
+                            const orfeas_scheduler_observer *observer, orfeas_scheduler **out);
 /* The same with tuning (may be NULL). */
 int orfeas_scheduler_create_tuned(const orfeas_scheduler_config *config,
                                   const orfeas_scheduler_tuning *tuning, orfeas_vram *vram,
-                                  struct orfeas_metrics *metrics, orfeas_scheduler **out);
+                                  const orfeas_scheduler_observer *observer,
+                                  orfeas_scheduler **out);
 /* Stops taking jobs and cancels the queued ones at once, waits up to grace_s
  * for running ones, cancels the rest, joins the workers and drops the
  * scheduler. Jobs still referenced stay readable (snapshot, result, wait)

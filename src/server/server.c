@@ -25,6 +25,12 @@ double server_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* The scheduler's runs into the metrics (jobs sits below the server). */
+static void observe_generation(void *ud, const orfeas_generate_stats *stats, int err)
+{
+    orfeas_metrics_generation(ud, stats, err);
+}
+
 typedef struct route {
     const char *method;
     const char *prefix; /* path, or the part before a {id} */
@@ -370,7 +376,8 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
                                       .cache = s->cache,
                                       .store = s->store,
                                       .depth_model = s->depth_model};
-        rc = orfeas_scheduler_create(&sc, s->vram, s->metrics, &s->scheduler);
+        orfeas_scheduler_observer observer = {.ud = s->metrics, .generation = observe_generation};
+        rc = orfeas_scheduler_create(&sc, s->vram, &observer, &s->scheduler);
     }
     if (rc) {
         snprintf(err, err_size, "starting: %s", orfeas_strerror(rc));

@@ -7,7 +7,6 @@
 /* POLLRDHUP: a peer that closed its side. */
 #define _GNU_SOURCE
 #include "cache/cache.h"
-#include "cache/key.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
 
@@ -137,7 +136,7 @@ enum MHD_Result handle_generate(request *r, const char *param)
     int want_json = request_accepts_json(accept) && request_accept_format(accept) < 0;
 
     /* No key (it cannot fail but for memory): the job just runs uncached. */
-    if (orfeas_cache_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
+    if (orfeas_job_request_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
     orfeas_cache_entry *entry = NULL;
     orfeas_job_snapshot snap;
     if (req.cache_key[0] && orfeas_cache_get(s->cache, req.cache_key, &entry) == 0) {

@@ -1,6 +1,5 @@
 /* The async job routes: create, status, result, thumbnail, cancel. */
 #include "cache/cache.h"
-#include "cache/key.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
 
@@ -140,7 +139,7 @@ enum MHD_Result handle_job_create(request *r, const char *param)
     if (request_job_or_answer(r, &req, &answered)) return answered;
     /* An identical job queued or running is shared (pinned: this route's
      * clients poll, they never abandon). */
-    if (orfeas_cache_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
+    if (orfeas_job_request_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
     orfeas_job *job = NULL;
     int attached = 0, hit = 0;
     /* A cached result whose job is still known answers with that job. */
