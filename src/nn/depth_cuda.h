@@ -1,6 +1,6 @@
 /* Depth Anything V2 Small on a CUDA device: the forward pass of
  * depth_anything.c, op for op, with cuBLAS GEMMs (true fp32: TF32 off) and
- * the library's own kernels for the rest (src/nn/cuda/depth_cuda.cu).
+ * the library's own kernels for the rest (src/nn/cuda/depth_cuda_*.cu).
  *
  * cuBLAS is opened with dlopen when a model is uploaded, never linked: the
  * binary starts (and every other function works) where there is no driver

@@ -1,5 +1,6 @@
 /* The CUDA backend (built only with ORFEAS_HAVE_CUDA). device.c sees only
- * orfeas_cuda_device_open; the rest is shared by the backend's own files. */
+ * orfeas_cuda_device_open; the rest is shared by the backend's own files
+ * and the depth network on CUDA (src/nn/cuda). */
 #ifndef ORFEAS_CUDA_BACKEND_H
 #define ORFEAS_CUDA_BACKEND_H
 
@@ -28,6 +29,15 @@ void *orfeas_nvml_device(const char *pci_bus_id, int index);
 /* Fills what NVML answers; 0, or ORFEAS_ENOTFOUND when handle is NULL. */
 int orfeas_nvml_telemetry(void *handle, orfeas_device_telemetry *out);
 
+/* ---- shared with src/nn/cuda (cuda_setup.cu) ---- */
+
+/* vsnprintf into why, when there is a why. */
+void orfeas_cuda_set_why(char *why, size_t why_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* cudaGetDeviceCount: 0, or ORFEAS_ENOTFOUND with why set ("no CUDA driver:
+ * cudaGetDeviceCount: ...", "no CUDA device: ...", "CUDA unusable: ..."). */
+int orfeas_cuda_device_count(int *count, char *why, size_t why_size);
+
 #ifdef __CUDACC__
 #include <cuda_runtime.h>
 
@@ -45,6 +55,12 @@ int orfeas_cuda_error(cudaError_t e, const char *what);
 /* Stream-ordered scratch memory from the device's pool. */
 int orfeas_cuda_scratch_alloc(orfeas_cuda_ctx *c, size_t bytes, void **ptr);
 void orfeas_cuda_scratch_free(orfeas_cuda_ctx *c, void *ptr);
+/* Makes `ordinal` the calling thread's device and creates there a
+ * non-blocking stream and, where the device has memory pools, a pool that
+ * keeps every freed block (release threshold at the maximum; *pool is left
+ * as it is without pools). On an error what was created is in *stream and
+ * *pool, for the caller to destroy. */
+int orfeas_cuda_stream_pool_create(int ordinal, cudaStream_t *stream, cudaMemPool_t *pool);
 #endif
 
 #ifdef __cplusplus

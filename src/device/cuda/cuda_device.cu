@@ -12,7 +12,6 @@ extern "C" {
 
 #include <cuda_runtime.h>
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,41 +166,21 @@ static const orfeas_device_iface cuda_iface = {
     cuda_pooled_bytes, cuda_trim_pool, cuda_telemetry, cuda_destroy, &orfeas_cuda_kernels,
 };
 
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void set_why(char *why, size_t why_size, const char *fmt, ...)
-{
-    if (!why || !why_size) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(why, why_size, fmt, ap);
-    va_end(ap);
-}
-
 int orfeas_cuda_device_open(int ordinal, orfeas_device **out, char *why, size_t why_size)
 {
     *out = NULL;
     int count = 0;
-    cudaError_t e = cudaGetDeviceCount(&count);
-    if (e != cudaSuccess) {
-        (void)cudaGetLastError();
-        const char *fmt = e == cudaErrorInsufficientDriver
-                              ? "no CUDA driver: cudaGetDeviceCount: %s"
-                          : e == cudaErrorNoDevice ? "no CUDA device: cudaGetDeviceCount: %s"
-                                                   : "CUDA unusable: cudaGetDeviceCount: %s";
-        set_why(why, why_size, fmt, cudaGetErrorString(e));
-        return ORFEAS_ENOTFOUND;
-    }
+    if (orfeas_cuda_device_count(&count, why, why_size)) return ORFEAS_ENOTFOUND;
     if (ordinal < 0 || ordinal >= count) {
-        set_why(why, why_size, "no CUDA device %d (found %d)", ordinal, count);
+        orfeas_cuda_set_why(why, why_size, "no CUDA device %d (found %d)", ordinal, count);
         return ORFEAS_ENOTFOUND;
     }
     cudaDeviceProp prop;
-    e = cudaGetDeviceProperties(&prop, ordinal);
+    cudaError_t e = cudaGetDeviceProperties(&prop, ordinal);
     if (e != cudaSuccess) {
         (void)cudaGetLastError();
-        set_why(why, why_size, "cuda:%d: cudaGetDeviceProperties: %s", ordinal,
-                cudaGetErrorString(e));
+        orfeas_cuda_set_why(why, why_size, "cuda:%d: cudaGetDeviceProperties: %s", ordinal,
+                            cudaGetErrorString(e));
         return ORFEAS_ENOTFOUND;
     }
     int err = 0;
@@ -213,35 +192,13 @@ int orfeas_cuda_device_open(int ordinal, orfeas_device **out, char *why, size_t 
         return ORFEAS_ENOMEM;
     }
     c->ordinal = ordinal;
-    err = use(c);
-    if (!err)
-        err = orfeas_cuda_error(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking),
-                                "cudaStreamCreateWithFlags");
-    int pools = 0;
-    if (!err)
-        err = orfeas_cuda_error(
-            cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ordinal),
-            "cudaDeviceGetAttribute");
-    if (!err && pools) {
-        cudaMemPoolProps props;
-        memset(&props, 0, sizeof props);
-        props.allocType = cudaMemAllocationTypePinned;
-        props.location.type = cudaMemLocationTypeDevice;
-        props.location.id = ordinal;
-        err = orfeas_cuda_error(cudaMemPoolCreate(&c->pool, &props), "cudaMemPoolCreate");
-        if (!err) {
-            /* Keep every freed block until trim_pool: a caching pool. */
-            uint64_t keep = UINT64_MAX;
-            err = orfeas_cuda_error(
-                cudaMemPoolSetAttribute(c->pool, cudaMemPoolAttrReleaseThreshold, &keep),
-                "cudaMemPoolSetAttribute");
-        }
-    }
+    err = orfeas_cuda_stream_pool_create(ordinal, &c->stream, &c->pool);
     if (err) {
         cuda_destroy(c);
         free(dev);
-        set_why(why, why_size, "cuda:%d: could not set up a stream and memory pool (%s)", ordinal,
-                orfeas_strerror(err));
+        orfeas_cuda_set_why(why, why_size,
+                            "cuda:%d: could not set up a stream and memory pool (%s)", ordinal,
+                            orfeas_strerror(err));
         return ORFEAS_ENOTFOUND;
     }
     char bus[32] = "";

@@ -1,6 +1,6 @@
 /* The public side of the depth network on CUDA (nn/depth_cuda.h), built
  * with the CUDA backend: reads the host model's layout and hands it, as
- * plain offsets, to depth_cuda.cu. */
+ * plain offsets, to the .cu files (depth_cuda.cu uploads it). */
 #include "nn/cuda/depth_cuda_impl.h"
 #include "nn/depth_cuda.h"
 #include "nn/depth_model.h"

@@ -1,7 +1,8 @@
-/* Between depth_cuda_host.c (C: reads the host model) and depth_cuda.cu
- * (C++: the device side). Only plain types here, so that the .cu includes
- * neither orfeas/depth.h nor nn/depth_model.h (C headers that C++ need not
- * accept); depth_cuda_host.c checks that the sizes below are the model's. */
+/* Between depth_cuda_host.c (C: reads the host model) and the .cu files
+ * (C++: the device side, depth_cuda_internal.h). Only plain types here, so
+ * that the .cu files include neither orfeas/depth.h nor nn/depth_model.h (C
+ * headers that C++ need not accept); depth_cuda_host.c checks that the sizes
+ * below are the model's. */
 #ifndef ORFEAS_NN_CUDA_DEPTH_CUDA_IMPL_H
 #define ORFEAS_NN_CUDA_DEPTH_CUDA_IMPL_H
 

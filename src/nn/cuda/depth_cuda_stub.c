@@ -1,6 +1,6 @@
 /* Builds without CUDA: the depth network's CUDA entry points exist and say
  * "not available", so callers link in both builds (the top CMakeLists.txt
- * compiles this file instead of depth_cuda.cu). */
+ * compiles this file instead of the .cu files and depth_cuda_host.c). */
 #include "nn/depth_cuda.h"
 
 #include "orfeas/error.h"
