@@ -3,6 +3,7 @@
  * equal triangle counts and at equal true max vertical error.
  *
  * Usage: bench_simplify [--quick]   (--quick: 512 only, 3 runs) */
+#include "device/cpu_kernels.h"
 #include "image/resize.h"
 #include "mesh/domain.h"
 #include "mesh/rtin.h"

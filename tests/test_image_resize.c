@@ -3,6 +3,7 @@
  * never asserted. */
 #include "testutil.h"
 
+#include "device/cpu_kernels.h"
 #include "image/resize.h"
 #include "orfeas/error.h"
 

@@ -10,8 +10,9 @@
  *   rtin_level (all levels of a build)                  1 ulp; inf exactly
  *   full multigrid solve (orfeas_inflate_solve)         1e-4
  * Why: the CUDA kernels evaluate the reference's expressions in its order
- * (box sums in double as depthmap.c, resize taps in double as resize.c) and
- * are built without FMA contraction, so they should agree bit for bit; red-
+ * (box sums in double as cpu_kernels_blur.c, resize taps in double as
+ * cpu_kernels_resize.c) and are built without FMA contraction, so they
+ * should agree bit for bit; red-
  * black smoothing is order-free within a colour. The slack covers a
  * compiler that contracts or reassociates anyway: a few ulp per operation,
  * and the solve's six V-cycles of ~400 sweeps amplify those by at most a

@@ -8,6 +8,7 @@
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
+#include "server/gpu_stats_json.h"
 #include "server/server_internal.h"
 #include "testutil.h"
 
@@ -71,7 +72,7 @@ int main(void)
     REQUIRE(orfeas_vram_stats_get(s->vram, &vs) == 0);
     CHECK(vs.resident_bytes == resident && vs.resident_count == 1);
     char *json = NULL;
-    REQUIRE(orfeas_vram_stats_json(s->vram, 6, 0, 50, &json) == 0);
+    REQUIRE(orfeas_gpu_stats_json(s->vram, 6, 0, 50, &json) == 0);
     char want[128];
     snprintf(want, sizeof want,
              "\"resident\":[{\"name\":\"depth-anything-v2-small:int8\","

@@ -6,6 +6,7 @@
 #include "orfeas/error.h"
 #include "orfeas/log.h"
 #include "orfeas/vram.h"
+#include "server/gpu_stats_json.h"
 #include "testutil.h"
 
 #include <cjson/cJSON.h>
@@ -639,7 +640,7 @@ static void test_json(void)
     orfeas_device *dev = open_dev("sim:24GiB");
     orfeas_vram *v = make_vram(dev, NULL);
     char *json = NULL;
-    REQUIRE(orfeas_vram_stats_json(v, 6, 3, 50, &json) == 0 && json);
+    REQUIRE(orfeas_gpu_stats_json(v, 6, 3, 50, &json) == 0 && json);
     cJSON *root = cJSON_Parse(json);
     REQUIRE(root);
     const cJSON *gpu = cJSON_GetObjectItemCaseSensitive(root, "gpu");
@@ -669,7 +670,7 @@ static void test_json(void)
 
     dev = open_dev("cpu");
     v = make_vram(dev, NULL);
-    REQUIRE(orfeas_vram_stats_json(v, 6, 0, 50, &json) == 0 && json);
+    REQUIRE(orfeas_gpu_stats_json(v, 6, 0, 50, &json) == 0 && json);
     root = cJSON_Parse(json);
     REQUIRE(root);
     gpu = cJSON_GetObjectItemCaseSensitive(root, "gpu");
@@ -715,7 +716,7 @@ static void test_resident(void)
     orfeas_vram_release(v, &job);
 
     char *json = NULL;
-    REQUIRE(orfeas_vram_stats_json(v, 6, 0, 50, &json) == 0 && json);
+    REQUIRE(orfeas_gpu_stats_json(v, 6, 0, 50, &json) == 0 && json);
     cJSON *root = cJSON_Parse(json);
     REQUIRE(root);
     const cJSON *gpu = cJSON_GetObjectItemCaseSensitive(root, "gpu");
@@ -736,7 +737,7 @@ static void test_resident(void)
     REQUIRE(orfeas_vram_stats_get(v, &st) == 0);
     CHECK(st.resident_bytes == 0 && st.resident_count == 0 && st.reserved_bytes == 0);
     CHECK(orfeas_vram_capacity(v) == budget);
-    REQUIRE(orfeas_vram_stats_json(v, 6, 0, 50, &json) == 0 && json);
+    REQUIRE(orfeas_gpu_stats_json(v, 6, 0, 50, &json) == 0 && json);
     CHECK(strstr(json, "\"resident\":[]") != NULL);
     free(json);
     orfeas_vram_destroy(v);

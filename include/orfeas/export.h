@@ -8,18 +8,11 @@
 #include <stdint.h>
 
 #include "orfeas/mesh.h"
+#include "orfeas/params.h" /* orfeas_format */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-typedef enum orfeas_format {
-    ORFEAS_FORMAT_STL = 0,
-    ORFEAS_FORMAT_OBJ,
-    ORFEAS_FORMAT_PLY,
-    ORFEAS_FORMAT_GLB,
-    ORFEAS_FORMAT_COUNT_
-} orfeas_format;
 
 /* "stl", "obj", "ply", "glb" (case-insensitive); 0 or ORFEAS_EINVAL. */
 int orfeas_format_parse(const char *name, orfeas_format *out);

@@ -8,11 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "orfeas/export.h"
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The output format (the writers are the export layer's: orfeas/export.h). */
+typedef enum orfeas_format {
+    ORFEAS_FORMAT_STL = 0,
+    ORFEAS_FORMAT_OBJ,
+    ORFEAS_FORMAT_PLY,
+    ORFEAS_FORMAT_GLB,
+    ORFEAS_FORMAT_COUNT_
+} orfeas_format;
 
 typedef enum {
     ORFEAS_MODE_AUTO = 0,

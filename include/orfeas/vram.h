@@ -25,6 +25,13 @@ typedef struct orfeas_vram_config {
     double monitor_interval_s;    /* 0: default 5; < 0: no monitor thread */
 } orfeas_vram_config;
 
+/* A resident reservation as the stats list it. */
+#define ORFEAS_VRAM_MAX_RESIDENT 8
+typedef struct orfeas_vram_resident_stat {
+    char name[64];
+    uint64_t bytes;
+} orfeas_vram_resident_stat;
+
 typedef struct orfeas_vram_stats {
     uint64_t total_bytes;     /* device total */
     uint64_t free_bytes;      /* free on the device (driver's view) */
@@ -41,6 +48,7 @@ typedef struct orfeas_vram_stats {
     uint64_t oom_events;
     uint64_t resident_bytes; /* of reserved_bytes, held by loaded models */
     uint32_t resident_count; /* resident reservations */
+    orfeas_vram_resident_stat resident[ORFEAS_VRAM_MAX_RESIDENT]; /* the first resident_count */
 } orfeas_vram_stats;
 
 void orfeas_vram_config_init(orfeas_vram_config *config);
@@ -85,7 +93,8 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
  * refused (ORFEAS_EGPUOOM when `bytes` does not fit the budget beside
  * what is reserved now); counted in reserved_bytes and resident_bytes,
  * listed by `name` in the stats JSON, and taken off the capacity left to
- * jobs. Released with orfeas_vram_release. At most 8 at a time. */
+ * jobs. Released with orfeas_vram_release. At most
+ * ORFEAS_VRAM_MAX_RESIDENT at a time. */
 int orfeas_vram_reserve_resident(orfeas_vram *vram, const char *name, uint64_t bytes,
                                  orfeas_vram_reservation *out);
 /* Non-blocking: 1 when `bytes` could be reserved now. */
@@ -99,12 +108,8 @@ void orfeas_vram_note_oom(orfeas_vram *vram);
 
 const char *orfeas_precision_name(orfeas_precision precision);
 
-/* The stats as one JSON object (malloc'd, the caller frees), the body of
- * GET /api/v1/gpu/stats and of `orfeas gpu-stats --json`: timestamp, gpu
- * (backend, memory figures, precision, flags, telemetry when known),
- * queue_depth, recommended_precision, optimal_batch_size, status. */
-int orfeas_vram_stats_json(orfeas_vram *vram, double model_size_gb, uint32_t queue_depth,
-                           double sample_size_mb, char **json_out);
+/* The stats as JSON (GET /api/v1/gpu/stats, `orfeas gpu-stats --json`) are
+ * written by the server layer: server/gpu_stats_json.h. */
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
 #include "orfeas/device.h"
 #include "orfeas/error.h"
 #include "orfeas/vram.h"
+#include "server/gpu_stats_json.h"
 
 #include <errno.h>
 #include <math.h>
@@ -199,7 +200,7 @@ int cli_gpu_stats(int argc, char **argv)
     }
     if (a.json) {
         char *json = NULL;
-        rc = orfeas_vram_stats_json(vram, a.model_size_gb, a.queue_depth, a.sample_size_mb, &json);
+        rc = orfeas_gpu_stats_json(vram, a.model_size_gb, a.queue_depth, a.sample_size_mb, &json);
         if (rc == 0) {
             printf("%s\n", json);
             free(json);

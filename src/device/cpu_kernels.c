@@ -1,9 +1,7 @@
-/* The reference kernel table: the engine's own CPU code. */
+/* The reference kernel table: the cpu backend's kernels
+ * (device/cpu_kernels_*.c), on host memory. */
+#include "device/cpu_kernels.h"
 #include "device/kernels.h"
-#include "image/resize.h"
-#include "mesh/rtin.h"
-#include "shape/depthmap.h"
-#include "shape/inflate.h"
 
 /* The CPU blur keeps its own line buffer; the scratch plane is for devices. */
 static int cpu_blur(void *ctx, float *plane, float *tmp, uint32_t w, uint32_t h, float sigma)

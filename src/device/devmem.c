@@ -10,7 +10,7 @@ static int raw_alloc(const orfeas_devmem *m, size_t bytes, void **ptr)
         *ptr = malloc(bytes ? bytes : 1);
         return *ptr ? 0 : ORFEAS_ENOMEM;
     }
-    if (m->vram) return orfeas_vram_alloc(m->vram, bytes, ptr);
+    if (m->allocator) return m->allocator->alloc(m->owner, bytes, ptr);
     return orfeas_device_alloc(m->dev, bytes, ptr);
 }
 
@@ -30,8 +30,8 @@ void orfeas_devmem_free(const orfeas_devmem *m, void *ptr, size_t bytes)
     if (m && m->in_use) *m->in_use -= bytes;
     if (!m || !m->dev)
         free(ptr);
-    else if (m->vram)
-        orfeas_vram_free(m->vram, ptr, bytes);
+    else if (m->allocator)
+        m->allocator->free(m->owner, ptr, bytes);
     else
         orfeas_device_free(m->dev, ptr);
 }

@@ -1,6 +1,7 @@
-/* Where a stage's large buffers live: on a device (accounted by its VRAM
- * manager when there is one) or, with no device, in host memory with the
- * cpu kernels. Stages take a `const orfeas_devmem *` (NULL = host). */
+/* Where a stage's large buffers live: on a device (accounted by a memory
+ * manager above it when one is bound, the VRAM manager: see vram/devmem.h)
+ * or, with no device, in host memory with the cpu kernels. Stages take a
+ * `const orfeas_devmem *` (NULL = host). */
 #ifndef ORFEAS_DEVICE_DEVMEM_H
 #define ORFEAS_DEVICE_DEVMEM_H
 
@@ -8,13 +9,21 @@
 
 #include "device/kernels.h"
 #include "orfeas/device.h"
-#include "orfeas/vram.h"
+
+/* A manager that device allocations go through instead of straight to the
+ * device; the layer above that owns one registers it (the device layer
+ * knows nothing of it). */
+typedef struct orfeas_devmem_allocator {
+    int (*alloc)(void *owner, size_t bytes, void **ptr);
+    void (*free)(void *owner, void *ptr, size_t bytes);
+} orfeas_devmem_allocator;
 
 typedef struct orfeas_devmem {
-    orfeas_device *dev; /* NULL: host memory, cpu kernels */
-    orfeas_vram *vram;  /* optional: allocations go through it */
-    uint64_t *in_use;   /* optional: bytes allocated through this devmem now */
-    uint64_t *peak;     /* optional: the most there ever were */
+    orfeas_device *dev;                       /* NULL: host memory, cpu kernels */
+    const orfeas_devmem_allocator *allocator; /* optional: allocations go through it */
+    void *owner;                              /* the allocator's first argument */
+    uint64_t *in_use; /* optional: bytes allocated through this devmem now */
+    uint64_t *peak;   /* optional: the most there ever were */
 } orfeas_devmem;
 
 int orfeas_devmem_alloc(const orfeas_devmem *m, size_t bytes, void **ptr);

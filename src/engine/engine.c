@@ -4,6 +4,7 @@
 #include "engine/job.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
+#include "vram/devmem.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,8 +164,7 @@ int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
 
     job j = {.input = input, .params = *params, .opts = options, .stats = stats};
     orfeas_vram *vram = options ? options->vram : NULL;
-    j.mem.dev = vram ? orfeas_vram_device(vram) : NULL;
-    j.mem.vram = vram;
+    orfeas_vram_bind_devmem(vram, &j.mem);
     j.mem.in_use = &j.mem_in_use;
     j.mem.peak = &j.mem_peak;
     /* Planes live on the device only where the device's memory is the host's

@@ -1,5 +1,6 @@
 /* Stages that read the inputs: decode, the working image, the foreground
  * mask and the depth map. */
+#include "device/cpu_kernels.h"
 #include "engine/job.h"
 #include "image/resize.h"
 #include "orfeas/depth.h"

@@ -1,5 +1,6 @@
 /* Stages that make the shape: the domain, the height fields per mode, and
  * the closed mesh (with a coarser grid when the budget asks for it). */
+#include "device/cpu_kernels.h"
 #include "engine/job.h"
 #include "image/resize.h"
 #include "mesh/domain.h"

@@ -1,10 +1,10 @@
-/* orfeas — deterministic resampling for the engine (internal).
+/* orfeas — deterministic resampling of images for the engine (internal).
  *
- * Per axis: area average when shrinking (each destination pixel is the mean
- * of the source area it covers, fractional edges weighted), bilinear with
- * pixel-centre alignment when enlarging, a copy when the size is equal. The
- * two axes are separable and independent, so 1000x100 -> 500x400 shrinks x
- * and enlarges y. Same input gives the same bytes on every run. */
+ * The policy and the resampler are the device layer's (device/cpu_kernels.h:
+ * area average when shrinking, bilinear when enlarging, a copy when the size
+ * is equal, each axis on its own). Same input gives the same bytes on every
+ * run. One float channel: orfeas_resize_f32, the cpu resize kernel, declared
+ * there. */
 #ifndef ORFEAS_IMAGE_RESIZE_H
 #define ORFEAS_IMAGE_RESIZE_H
 
@@ -17,9 +17,5 @@
  * transparent gets colour 0. Returns 0, ORFEAS_EINVAL or ORFEAS_ENOMEM. */
 int orfeas_resize_rgba8(const uint8_t *src, uint32_t sw, uint32_t sh, size_t sstride, uint8_t *dst,
                         uint32_t dw, uint32_t dh);
-
-/* One float channel, both planes packed. Same policy; NaN propagates. */
-int orfeas_resize_f32(const float *src, uint32_t sw, uint32_t sh, float *dst, uint32_t dw,
-                      uint32_t dh);
 
 #endif

@@ -12,13 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "device/cpu_kernels.h"
 #include "device/devmem.h"
 
 typedef struct orfeas_rtin {
-    uint32_t width, height; /* vertex grid of the heights */
-    uint32_t size;          /* 2^k + 1 >= max(width, height) */
-    const uint8_t *cells;   /* (width-1)*(height-1), 1 = inside */
-    float *errors;          /* size*size, per hypotenuse midpoint */
+    orfeas_rtin_grid grid; /* width, height, size, cells */
+    float *errors;         /* size*size, per hypotenuse midpoint */
     float max_finite_error;
 } orfeas_rtin;
 
@@ -26,10 +25,8 @@ typedef struct orfeas_rtin {
  * kernels of m (NULL: host). Returns 0, ORFEAS_ENOMEM or a device error. */
 int orfeas_rtin_build(orfeas_rtin *rtin, const orfeas_devmem *m, uint32_t width, uint32_t height,
                       const float *front, const float *back, const uint8_t *cells);
-/* The cpu kernel of one level of the error pass. */
-int orfeas_cpu_rtin_level(void *ctx, const float *front, const float *back, const uint8_t *cells,
-                          uint32_t width, uint32_t height, uint32_t size, float *errors,
-                          uint32_t level, uint32_t deepest);
+/* The cpu kernel of one level of the error pass is the device layer's
+ * orfeas_cpu_rtin_level (device/cpu_kernels.h). */
 /* Triangles at this threshold, counting stops once above limit. */
 uint64_t orfeas_rtin_count(const orfeas_rtin *rtin, float threshold, uint64_t limit);
 /* Triangles as vertex ids (y*width + x), 3 per triangle, malloc'd. */

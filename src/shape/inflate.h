@@ -16,18 +16,7 @@
 int orfeas_inflate_solve(const orfeas_devmem *m, const uint8_t *interior, uint32_t w, uint32_t h,
                          float *u, const atomic_int *cancel);
 
-/* The cpu kernels of the solver (the reference for the device twins). */
-int orfeas_cpu_mg_smooth(void *ctx, const uint8_t *interior, float *u, const float *f, uint32_t w,
-                         uint32_t h, float spacing, int sweeps);
-int orfeas_cpu_mg_residual(void *ctx, const uint8_t *interior, const float *u, const float *f,
-                           float *r, uint32_t w, uint32_t h, float spacing);
-int orfeas_cpu_mg_restrict(void *ctx, const float *r, uint32_t fw, uint32_t fh,
-                           const uint8_t *coarse_interior, float *coarse_f, float *coarse_u,
-                           uint32_t cw, uint32_t ch);
-int orfeas_cpu_mg_prolong_add(void *ctx, const float *coarse_u, uint32_t cw, uint32_t ch,
-                              const uint8_t *fine_interior, float *fine_u, uint32_t fw,
-                              uint32_t fh);
-int orfeas_cpu_mg_coarsen_interior(void *ctx, const uint8_t *fine, uint32_t fw, uint32_t fh,
-                                   uint8_t *coarse, uint32_t cw, uint32_t ch);
+/* The cpu kernels of the solver (the reference for the device twins) are
+ * the device layer's orfeas_cpu_mg_* (device/cpu_kernels.h). */
 
 #endif

@@ -14,7 +14,7 @@ typedef struct vram_waiter {
 } vram_waiter;
 
 /* A resident reservation (model weights): held until released. */
-#define VRAM_MAX_RESIDENT 8
+#define VRAM_MAX_RESIDENT ORFEAS_VRAM_MAX_RESIDENT
 typedef struct vram_resident {
     uint64_t id, bytes;
     char name[64];

@@ -1,6 +1,6 @@
 /* The kernel table on CUDA. Every kernel evaluates the same float
- * expressions, in the same order, as the cpu reference (shape/inflate.c,
- * shape/depthmap.c, image/resize.c, mesh/rtin.c), and the library's .cu files
+ * expressions, in the same order, as the cpu reference (device/cpu_kernels_*.c:
+ * multigrid, blur, resize, rtin), and the library's .cu files
  * are built with --fmad=false, so results match the reference bit for bit
  * wherever the reference's order does not depend on a sequential sweep
  * (tests/test_kernels.c states the tolerances). All work goes to the
@@ -47,7 +47,7 @@ static unsigned blocks1d(uint64_t n)
 /* ---- multigrid ---- */
 
 /* One colour of a red-black sweep: points with (x + y + colour) even, the
- * ones inflate.c's smooth() visits as x0 = 1 + ((y + 1 + colour) & 1).
+ * ones cpu_kernels_multigrid.c's smooth visits as x0 = 1 + ((y + 1 + colour) & 1).
  * A point of one colour reads only the other colour, so the order within a
  * launch does not matter and the result equals the sequential sweep. */
 static __global__ void k_smooth(const uint8_t *in, float *u, const float *f, uint32_t w, uint32_t h,
@@ -198,7 +198,7 @@ static int cuda_mg_coarsen_interior(void *ctx, const uint8_t *fine, uint32_t fw,
 
 /* ---- blur ---- */
 
-/* depthmap.c's box_line: a running sum in double of the edge-clamped line,
+/* cpu_kernels_blur.c's box_line: a running sum in double of the edge-clamped line,
  * out of place (src to dst), one thread per line. */
 static __device__ void box_line(const float *src, float *dst, long n, size_t stride, int r,
                                 float inv)
@@ -254,7 +254,7 @@ static int cuda_blur(void *ctx, float *plane, float *tmp, uint32_t w, uint32_t h
 
 /* ---- resize ---- */
 
-/* resize.c's taps for destination i of an axis, computed in place of its
+/* cpu_kernels_resize.c's taps for destination i of an axis, computed in place of its
  * tables with the same double arithmetic (IEEE on both sides), applied with
  * the same float accumulation order. */
 template <typename Load>
@@ -363,7 +363,7 @@ static __device__ float height_at(const float *h, const rtin_args &a, uint32_t x
     return x < a.width && y < a.height ? h[(size_t)y * a.width + x] : 0.0f;
 }
 
-/* Explicitly rounded operations: the exact rounding of rtin.c whatever the
+/* Explicitly rounded operations: the exact rounding of cpu_kernels_rtin.c whatever the
  * contraction flags. */
 static __device__ float midpoint_error(const rtin_args &a, uint32_t ax, uint32_t ay, uint32_t bx,
                                        uint32_t by, uint32_t mx, uint32_t my)
@@ -385,10 +385,10 @@ static __device__ void fold_max(float *slot, float err)
 }
 
 /* One thread per triangle of depth `level`. Bit 0 of the id picks the root
- * (1: rtin.c's first root (0,0),(t,t),(t,0)), bit d the child at depth d
+ * (1: cpu_kernels_rtin.c's first root (0,0),(t,t),(t,0)), bit d the child at depth d
  * (1: the left child (c, a, m), 0: the right child (b, c, m)), as Martini
  * numbers its triangles. A triangle whose ancestor lies beyond the image is
- * never reached by rtin.c's recursion, so it writes nothing here either. */
+ * never reached by cpu_kernels_rtin.c's recursion, so it writes nothing here either. */
 static __global__ void k_rtin_level(rtin_args a, uint64_t count)
 {
     uint64_t t = (uint64_t)blockIdx.x * blockDim.x + threadIdx.x;

@@ -1,4 +1,5 @@
 #include "server/server_internal.h"
+#include "server/gpu_stats_json.h"
 #include "orfeas/log.h"
 
 #include <stdlib.h>
@@ -17,8 +18,8 @@ enum MHD_Result handle_gpu_stats(request *r, const char *param)
     if (!(model_gb >= 0 && model_gb < 1e6) || !(sample_mb > 0 && sample_mb < 1e9))
         return respond_error(r, ORFEAS_EINVAL, "model_size_gb or sample_size_mb out of range");
     char *json = NULL;
-    int err = orfeas_vram_stats_json(s->vram, model_gb, orfeas_scheduler_queue_depth(s->scheduler),
-                                     sample_mb, &json);
+    int err = orfeas_gpu_stats_json(s->vram, model_gb, orfeas_scheduler_queue_depth(s->scheduler),
+                                    sample_mb, &json);
     if (err) return respond_error(r, err, NULL);
     enum MHD_Result rc = respond_json(r, 200, json);
     free(json);
