@@ -1,7 +1,7 @@
 /* The generation pipeline: admission on the device, the stages in order,
  * one retry at a lower precision after an out-of-memory, and the final
  * check of the mesh guarantees. */
-#include "engine/job.h"
+#include "engine/gen.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
 #include "vram/devmem.h"
@@ -29,7 +29,7 @@ static double now_ms(void)
 }
 
 /* Records the stage time and reports progress; non-zero means stop. */
-static int stage_done(job *j, orfeas_stage stage)
+static int stage_done(orfeas_gen *j, orfeas_stage stage)
 {
     double t = now_ms();
     j->stats->stage_ms[stage] += t - j->stage_start;
@@ -37,7 +37,7 @@ static int stage_done(job *j, orfeas_stage stage)
     if (j->opts && j->opts->progress &&
         j->opts->progress(j->opts->progress_userdata, stage, stage_end_percent[stage]))
         return ORFEAS_ECANCELLED;
-    const atomic_int *cancel = job_cancel(j);
+    const atomic_int *cancel = orfeas_gen_cancel(j);
     return cancel && atomic_load(cancel) ? ORFEAS_ECANCELLED : 0;
 }
 
@@ -46,10 +46,10 @@ static orfeas_precision lower_precision(orfeas_precision p)
     return p == ORFEAS_PRECISION_FP32 ? ORFEAS_PRECISION_FP16 : ORFEAS_PRECISION_INT8;
 }
 
-static uint64_t estimate(const job *j, orfeas_precision p)
+static uint64_t estimate(const orfeas_gen *j, orfeas_precision p)
 {
-    return job_estimate(orfeas_devmem_host_accessible(&j->mem), p, 1, j->w, j->h,
-                        job_depth_bytes(j));
+    return orfeas_gen_estimate(orfeas_devmem_host_accessible(&j->mem), p, 1, j->w, j->h,
+                               orfeas_gen_depth_bytes(j));
 }
 
 static void log_usage(orfeas_vram *vram, const char *when)
@@ -60,10 +60,10 @@ static void log_usage(orfeas_vram *vram, const char *when)
                 when, st.usage_percent, st.free_bytes / 1e9, st.allocated_bytes / 1048576.0);
 }
 
-/* Picks the precision and reserves its estimate. A job that fits now at
+/* Picks the precision and reserves its estimate. A generation that fits now at
  * its precision runs; else one that fits now at a lower precision runs
  * there; else it waits for the precision that can fit the card at all. */
-static int admit(job *j, orfeas_precision wanted, orfeas_vram_reservation *res)
+static int admit(orfeas_gen *j, orfeas_precision wanted, orfeas_vram_reservation *res)
 {
     orfeas_vram *vram = j->opts ? j->opts->vram : NULL;
     j->precision = wanted;
@@ -90,35 +90,36 @@ static int admit(job *j, orfeas_precision wanted, orfeas_vram_reservation *res)
     }
     j->stats->device_estimate_bytes = estimate(j, j->precision);
     int timeout = j->opts->reserve_timeout_ms > 0 ? j->opts->reserve_timeout_ms : -1;
-    return orfeas_vram_reserve(vram, j->stats->device_estimate_bytes, timeout, job_cancel(j), res);
+    return orfeas_vram_reserve(vram, j->stats->device_estimate_bytes, timeout, orfeas_gen_cancel(j),
+                               res);
 }
 
 /* Everything after decoding, on the working grid. */
-static int run_stages(job *j, orfeas_mesh *mesh)
+static int run_stages(orfeas_gen *j, orfeas_mesh *mesh)
 {
-    int err = stage_working_image(j);
-    if (!err) err = stage_foreground(j);
+    int err = orfeas_stage_working_image(j);
+    if (!err) err = orfeas_stage_foreground(j);
     if (!err) err = stage_done(j, ORFEAS_STAGE_FOREGROUND);
-    if (!err) err = stage_depth(j);
+    if (!err) err = orfeas_stage_depth(j);
     if (!err) err = stage_done(j, ORFEAS_STAGE_DEPTH);
-    if (!err) err = stage_heights(j);
+    if (!err) err = orfeas_stage_heights(j);
     if (!err) err = stage_done(j, ORFEAS_STAGE_HEIGHTS);
-    if (!err) err = stage_mesh(j, mesh);
+    if (!err) err = orfeas_stage_mesh(j, mesh);
     if (!err) err = stage_done(j, ORFEAS_STAGE_MESH);
     return err;
 }
 
-static orfeas_precision initial_precision(const job *j)
+static orfeas_precision initial_precision(const orfeas_gen *j)
 {
     if (j->params.precision != ORFEAS_PRECISION_AUTO) return j->params.precision;
     orfeas_vram *vram = j->opts ? j->opts->vram : NULL;
     return vram ? orfeas_vram_recommend_precision(vram) : ORFEAS_PRECISION_FP32;
 }
 
-static int generate(job *j, orfeas_mesh *mesh)
+static int generate(orfeas_gen *j, orfeas_mesh *mesh)
 {
     orfeas_vram *vram = j->opts ? j->opts->vram : NULL;
-    int err = stage_decode(j);
+    int err = orfeas_stage_decode(j);
     if (!err) err = stage_done(j, ORFEAS_STAGE_DECODE);
     if (err) return err;
     const orfeas_params original = j->params;
@@ -129,11 +130,11 @@ static int generate(job *j, orfeas_mesh *mesh)
         err = admit(j, precision, &res);
         if (err) return err;
         err = run_stages(j, mesh);
-        job_release_grid(j);
+        orfeas_gen_release_grid(j);
         if (vram) orfeas_vram_release(vram, &res);
         if (err != ORFEAS_EGPUOOM || attempt > 0 || j->precision == ORFEAS_PRECISION_INT8)
             return err;
-        /* Out of memory mid-run: the job's buffers are freed; return the
+        /* Out of memory mid-run: the generation's buffers are freed; return the
          * pool to the driver and try once more one precision lower. */
         orfeas_mesh_free(mesh);
         if (vram) {
@@ -162,7 +163,7 @@ int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
     if (orfeas_params_validate(params, stats->error_detail, sizeof stats->error_detail))
         return ORFEAS_EINVAL;
 
-    job j = {.input = input, .params = *params, .opts = options, .stats = stats};
+    orfeas_gen j = {.input = input, .params = *params, .opts = options, .stats = stats};
     orfeas_vram *vram = options ? options->vram : NULL;
     orfeas_vram_bind_devmem(vram, &j.mem);
     j.mem.in_use = &j.mem_in_use;
@@ -192,7 +193,7 @@ int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
     stats->precision = j.precision;
     stats->device_peak_bytes = j.mem_peak;
     stats->total_ms = now_ms() - start;
-    job_release_grid(&j);
+    orfeas_gen_release_grid(&j);
     orfeas_image_free(&j.source);
     if (err) orfeas_mesh_free(mesh);
     return err;

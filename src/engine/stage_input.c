@@ -1,7 +1,7 @@
 /* Stages that read the inputs: decode, the working image, the foreground
  * mask and the depth map. */
 #include "device/cpu_kernels.h"
-#include "engine/job.h"
+#include "engine/gen.h"
 #include "image/resize.h"
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
@@ -22,13 +22,14 @@
 /* The segmentation never needs more than this many pixels on the long side. */
 #define SEGMENT_INPUT_SIDE 512u
 
-int stage_decode(job *j)
+int orfeas_stage_decode(orfeas_gen *j)
 {
     /* When the image is much larger than the working grid, let the decoder
      * scale down (JPEG DCT scaling) to no less than the working side, nor
      * the segmentation's input side, so the foreground is found on the same
      * detail as from a full decode. The stats keep the full size. */
-    orfeas_decode_limits limits = job_limits(j) ? *job_limits(j) : (orfeas_decode_limits){0, 0};
+    orfeas_decode_limits limits =
+        orfeas_gen_limits(j) ? *orfeas_gen_limits(j) : (orfeas_decode_limits){0, 0};
     orfeas_image_info info;
     int err = orfeas_image_probe(j->input->image, j->input->image_size, &limits, &info);
     if (err) return err;
@@ -51,44 +52,45 @@ int stage_decode(job *j)
     return 0;
 }
 
-int stage_working_image(job *j)
+int orfeas_stage_working_image(orfeas_gen *j)
 {
     j->stats->work_width = j->w;
     j->stats->work_height = j->h;
-    int err = job_alloc(j, (size_t)j->w * j->h * 4, (void **)&j->rgba);
+    int err = orfeas_gen_alloc(j, (size_t)j->w * j->h * 4, (void **)&j->rgba);
     if (err) return err;
     return orfeas_resize_rgba8(j->source.pixels, j->source.width, j->source.height,
                                j->source.stride, j->rgba, j->w, j->h);
 }
 
 /* A float plane of any size resampled to the grid and stored as a plane. */
-static int store_resampled(job *j, plane *p, const float *values, uint32_t pw, uint32_t ph)
+static int store_resampled(orfeas_gen *j, orfeas_plane *p, const float *values, uint32_t pw,
+                           uint32_t ph)
 {
     size_t n = (size_t)j->w * j->h;
     float *grid = malloc(n * sizeof *grid);
     if (!grid) return ORFEAS_ENOMEM;
     int err = orfeas_resize_f32(values, pw, ph, grid, j->w, j->h);
-    if (!err) err = plane_store(j, p, grid, n);
+    if (!err) err = orfeas_plane_store(j, p, grid, n);
     free(grid);
     return err;
 }
 
-static int mask_from_alpha(job *j)
+static int mask_from_alpha(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
     float *alpha = malloc(n * sizeof *alpha);
     if (!alpha) return ORFEAS_ENOMEM;
     for (size_t i = 0; i < n; i++)
         alpha[i] = j->rgba[4 * i + 3] * (1.0f / 255.0f);
-    int err = plane_store(j, &j->mask, alpha, n);
+    int err = orfeas_plane_store(j, &j->mask, alpha, n);
     free(alpha);
     return err;
 }
 
-static int mask_from_upload(job *j)
+static int mask_from_upload(orfeas_gen *j)
 {
     orfeas_image m = {0};
-    int err = orfeas_image_decode(j->input->mask, j->input->mask_size, job_limits(j),
+    int err = orfeas_image_decode(j->input->mask, j->input->mask_size, orfeas_gen_limits(j),
                                   ORFEAS_PIXELS_RGBA8, &m);
     if (err) return err;
     size_t n = (size_t)m.width * m.height;
@@ -107,7 +109,7 @@ static int mask_from_upload(job *j)
 }
 
 /* Segments a copy of the source no larger than SEGMENT_INPUT_SIDE. */
-static int mask_from_segmentation(job *j, double *confidence)
+static int mask_from_segmentation(orfeas_gen *j, double *confidence)
 {
     uint32_t sw = j->source.width, sh = j->source.height, side = sw > sh ? sw : sh;
     const uint8_t *pixels = j->source.pixels;
@@ -131,7 +133,7 @@ static int mask_from_segmentation(job *j, double *confidence)
     float *values = malloc(n * sizeof *values);
     int err = mask && values ? 0 : ORFEAS_ENOMEM;
     if (!err)
-        err = orfeas_segment_foreground(pixels, sw, sh, stride, NULL, job_cancel(j), mask,
+        err = orfeas_segment_foreground(pixels, sw, sh, stride, NULL, orfeas_gen_cancel(j), mask,
                                         confidence);
     if (!err) {
         for (size_t i = 0; i < n; i++)
@@ -156,7 +158,7 @@ static int alpha_is_real(const orfeas_image *img)
     return (double)clear >= REAL_ALPHA_FRACTION * (double)total && clear < total;
 }
 
-int stage_foreground(job *j)
+int orfeas_stage_foreground(orfeas_gen *j)
 {
     orfeas_mode mode = j->params.mode;
     orfeas_background bg = j->params.background;
@@ -184,14 +186,14 @@ int stage_foreground(job *j)
     size_t n = j->mask.count;
     double area = 0;
     for (size_t i = 0; i < n; i++)
-        area += plane_at(&j->mask, i) >= 0.5f;
+        area += orfeas_plane_at(&j->mask, i) >= 0.5f;
     int found = area >= MIN_OBJECT_FRACTION * n && confidence >= AUTO_INFLATE_CONFIDENCE;
     if (mode == ORFEAS_MODE_AUTO) {
         /* Auto inflates only a confident object; a whole-frame relief is the
          * safe answer for everything else. */
         j->params.mode = found || bg == ORFEAS_BG_REMOVE ? ORFEAS_MODE_INFLATE : ORFEAS_MODE_RELIEF;
         if (j->params.mode == ORFEAS_MODE_RELIEF) {
-            plane_release(j, &j->mask);
+            orfeas_plane_release(j, &j->mask);
             j->stats->foreground_source = "none";
         }
     }
@@ -200,7 +202,7 @@ int stage_foreground(job *j)
     return 0;
 }
 
-int stage_depth(job *j)
+int orfeas_stage_depth(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
     orfeas_depth_source src = j->params.depth_source;
@@ -216,19 +218,19 @@ int stage_depth(job *j)
                  "depth_source: 'model' needs a depth model (--depth-model), and none is loaded");
         return ORFEAS_EINVAL;
     }
-    if (job_uses_depth_model(j)) {
+    if (orfeas_gen_uses_depth_model(j)) {
         /* The network's relative depth (larger = nearer), spread over 0..1. */
         float *values = malloc(n * sizeof *values);
         if (!values) return ORFEAS_ENOMEM;
         int err = orfeas_depth_infer_rgba(model, j->rgba, j->w, j->h, (size_t)j->w * 4, values);
         if (!err) err = orfeas_normalize(values, n, 0.01f, 0.99f);
-        if (!err) err = plane_store(j, &j->depth, values, n);
+        if (!err) err = orfeas_plane_store(j, &j->depth, values, n);
         free(values);
         return err;
     }
     if (have_upload && src != ORFEAS_DEPTH_LUMINANCE && j->params.mode != ORFEAS_MODE_LITHOPHANE) {
         orfeas_image d = {0};
-        int err = orfeas_image_decode(j->input->depth, j->input->depth_size, job_limits(j),
+        int err = orfeas_image_decode(j->input->depth, j->input->depth_size, orfeas_gen_limits(j),
                                       ORFEAS_PIXELS_GREY16, &d);
         if (err) return err;
         size_t dn = (size_t)d.width * d.height;
@@ -248,7 +250,7 @@ int stage_depth(job *j)
     float *lum = malloc(n * sizeof *lum);
     if (!lum) return ORFEAS_ENOMEM;
     orfeas_luminance(j->rgba, n, lum);
-    int err = plane_store(j, &j->depth, lum, n);
+    int err = orfeas_plane_store(j, &j->depth, lum, n);
     free(lum);
     return err;
 }

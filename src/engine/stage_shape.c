@@ -1,7 +1,7 @@
 /* Stages that make the shape: the domain, the height fields per mode, and
  * the closed mesh (with a coarser grid when the budget asks for it). */
 #include "device/cpu_kernels.h"
-#include "engine/job.h"
+#include "engine/gen.h"
 #include "image/resize.h"
 #include "mesh/domain.h"
 #include "mesh/heightfield.h"
@@ -17,18 +17,19 @@
 #define SEPARATE_PART_SHARE 0.02
 
 /* Cell (x, y) is inside when the mask averaged over its corners is. */
-static int build_cells(job *j)
+static int build_cells(orfeas_gen *j)
 {
     uint32_t cw = j->w - 1, ch = j->h - 1;
-    int err = job_alloc(j, (size_t)cw * ch, (void **)&j->cells);
+    int err = orfeas_gen_alloc(j, (size_t)cw * ch, (void **)&j->cells);
     if (err) return err;
     for (uint32_t y = 0; y < ch; y++)
         for (uint32_t x = 0; x < cw; x++) {
             int inside = 1;
             if (j->mask.data) {
                 size_t i = (size_t)y * j->w + x;
-                inside = plane_at(&j->mask, i) + plane_at(&j->mask, i + 1) +
-                             plane_at(&j->mask, i + j->w) + plane_at(&j->mask, i + j->w + 1) >=
+                inside = orfeas_plane_at(&j->mask, i) + orfeas_plane_at(&j->mask, i + 1) +
+                             orfeas_plane_at(&j->mask, i + j->w) +
+                             orfeas_plane_at(&j->mask, i + j->w + 1) >=
                          2.0f;
             }
             j->cells[(size_t)y * cw + x] = (uint8_t)inside;
@@ -39,7 +40,7 @@ static int build_cells(job *j)
     return kept >= 4 ? 0 : ORFEAS_ENOFOREGROUND;
 }
 
-static int vertex_in_domain(const job *j, uint32_t x, uint32_t y)
+static int vertex_in_domain(const orfeas_gen *j, uint32_t x, uint32_t y)
 {
     uint32_t cw = j->w - 1, ch = j->h - 1;
     for (uint32_t cy = y ? y - 1 : 0; cy <= y && cy < ch; cy++)
@@ -49,19 +50,19 @@ static int vertex_in_domain(const job *j, uint32_t x, uint32_t y)
 }
 
 /* The depth map at two blur scales: fine detail and the low-pass under it. */
-static int depth_scales(job *j, float fine_fraction, float **fine, float **low)
+static int depth_scales(orfeas_gen *j, float fine_fraction, float **fine, float **low)
 {
     uint32_t side = j->w > j->h ? j->w : j->h;
     *low = NULL;
-    int err = plane_floats(&j->depth, fine);
-    if (!err) err = plane_floats(&j->depth, low);
+    int err = orfeas_plane_floats(&j->depth, fine);
+    if (!err) err = orfeas_plane_floats(&j->depth, low);
     if (!err) err = orfeas_devmem_blur(&j->mem, *fine, j->w, j->h, side * fine_fraction);
     if (!err) err = orfeas_devmem_blur(&j->mem, *low, j->w, j->h, side / 40.0f);
     return err;
 }
 
 /* Fine detail of the depth map: band-pass, scaled to about -1..1. */
-static int detail_band(job *j, float **band)
+static int detail_band(orfeas_gen *j, float **band)
 {
     size_t n = (size_t)j->w * j->h;
     float *low = NULL;
@@ -77,7 +78,7 @@ static int detail_band(job *j, float **band)
     return err;
 }
 
-static int heights_inflate(job *j)
+static int heights_inflate(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
     uint32_t cw = j->w - 1;
@@ -91,7 +92,7 @@ static int heights_inflate(job *j)
             interior[(size_t)y * j->w + x] = c[0] && c[1] && c[cw] && c[cw + 1];
         }
     if (!err) err = detail_band(j, &band);
-    if (!err) err = orfeas_inflate_solve(&j->mem, interior, j->w, j->h, u, job_cancel(j));
+    if (!err) err = orfeas_inflate_solve(&j->mem, interior, j->w, j->h, u, orfeas_gen_cancel(j));
     if (err) {
         free(interior), free(u), free(band);
         return err;
@@ -131,16 +132,16 @@ static int heights_inflate(job *j)
     return 0;
 }
 
-static float mask_weight(const job *j, size_t i)
+static float mask_weight(const orfeas_gen *j, size_t i)
 {
     if (!j->mask.data) return 1.0f;
-    float m = plane_at(&j->mask, i);
+    float m = orfeas_plane_at(&j->mask, i);
     return m > 1 ? 1 : m;
 }
 
 /* Bas-relief on a plate: the depth map with its local contrast raised by
  * `detail`, on top of base_mm. */
-static int heights_relief(job *j)
+static int heights_relief(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
     float *fine = NULL, *low = NULL;
@@ -163,7 +164,7 @@ static int heights_relief(job *j)
 }
 
 /* Lithophane: thin where bright, thick where dark, flat back. */
-static int heights_lithophane(job *j)
+static int heights_lithophane(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
     orfeas_luminance(j->rgba, n, j->front);
@@ -178,13 +179,13 @@ static int heights_lithophane(job *j)
     return 0;
 }
 
-int stage_heights(job *j)
+int orfeas_stage_heights(orfeas_gen *j)
 {
     int err = build_cells(j);
     if (err) return err;
     size_t n = (size_t)j->w * j->h;
-    err = job_alloc(j, n * sizeof *j->front, (void **)&j->front);
-    if (!err) err = job_alloc(j, n * sizeof *j->back, (void **)&j->back);
+    err = orfeas_gen_alloc(j, n * sizeof *j->front, (void **)&j->front);
+    if (!err) err = orfeas_gen_alloc(j, n * sizeof *j->back, (void **)&j->back);
     if (err) return err;
     switch (j->params.mode) {
     case ORFEAS_MODE_INFLATE:
@@ -196,13 +197,13 @@ int stage_heights(job *j)
     }
 }
 
-static uint64_t triangle_budget(const job *j)
+static uint64_t triangle_budget(const orfeas_gen *j)
 {
     return j->params.target_triangles ? j->params.target_triangles
                                       : orfeas_quality_triangle_budget(j->params.quality);
 }
 
-static int mesh_once(job *j, orfeas_mesh *mesh)
+static int mesh_once(orfeas_gen *j, orfeas_mesh *mesh)
 {
     uint32_t cw = j->w - 1, ch = j->h - 1;
     uint32_t minx = cw, maxx = 0, miny = ch, maxy = 0;
@@ -238,8 +239,8 @@ static int mesh_once(job *j, orfeas_mesh *mesh)
 }
 
 /* Rebuilds the working image and planes on a coarser grid. The old grid is
- * released before the new one is allocated, so the job never holds both. */
-static int regrid(job *j, double factor)
+ * released before the new one is allocated, so the generation never holds both. */
+static int regrid(orfeas_gen *j, double factor)
 {
     uint32_t nw = (uint32_t)lround(j->w * factor), nh = (uint32_t)lround(j->h * factor);
     nw = nw < 2 ? 2 : nw, nh = nh < 2 ? 2 : nh;
@@ -247,20 +248,20 @@ static int regrid(job *j, double factor)
     size_t n = (size_t)nw * nh;
     float *old_mask = NULL, *old_depth = NULL, *mask = NULL, *depth = NULL;
     int had_mask = j->mask.data != NULL;
-    int err = had_mask ? plane_floats(&j->mask, &old_mask) : 0;
-    if (!err) err = plane_floats(&j->depth, &old_depth);
-    job_release_grid(j);
+    int err = had_mask ? orfeas_plane_floats(&j->mask, &old_mask) : 0;
+    if (!err) err = orfeas_plane_floats(&j->depth, &old_depth);
+    orfeas_gen_release_grid(j);
     j->w = nw, j->h = nh;
-    if (!err) err = stage_working_image(j);
+    if (!err) err = orfeas_stage_working_image(j);
     if (!err && had_mask) {
         mask = malloc(n * sizeof *mask);
         err = mask ? orfeas_resize_f32(old_mask, ow, oh, mask, nw, nh) : ORFEAS_ENOMEM;
-        if (!err) err = plane_store(j, &j->mask, mask, n);
+        if (!err) err = orfeas_plane_store(j, &j->mask, mask, n);
     }
     if (!err) {
         depth = malloc(n * sizeof *depth);
         err = depth ? orfeas_resize_f32(old_depth, ow, oh, depth, nw, nh) : ORFEAS_ENOMEM;
-        if (!err) err = plane_store(j, &j->depth, depth, n);
+        if (!err) err = orfeas_plane_store(j, &j->depth, depth, n);
     }
     free(old_mask), free(old_depth), free(mask), free(depth);
     return err;
@@ -269,7 +270,7 @@ static int regrid(job *j, double factor)
 /* The outline stays at grid resolution, so a small budget on a fine grid
  * cannot be met by refinement alone: then the grid gets coarser until the
  * mesh fits. */
-int stage_mesh(job *j, orfeas_mesh *mesh)
+int orfeas_stage_mesh(orfeas_gen *j, orfeas_mesh *mesh)
 {
     int err = mesh_once(j, mesh);
     for (int attempt = 0; !err && attempt < 8 && mesh->triangle_count > triangle_budget(j);
@@ -278,7 +279,7 @@ int stage_mesh(job *j, orfeas_mesh *mesh)
         double factor = 0.9 * (double)triangle_budget(j) / mesh->triangle_count;
         orfeas_mesh_free(mesh);
         err = regrid(j, factor < 0.5 ? 0.5 : factor > 0.9 ? 0.9 : factor);
-        if (!err) err = stage_heights(j);
+        if (!err) err = orfeas_stage_heights(j);
         if (!err) err = mesh_once(j, mesh);
     }
     return err;

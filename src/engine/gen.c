@@ -1,4 +1,4 @@
-#include "engine/job.h"
+#include "engine/gen.h"
 #include "core/half.h"
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
@@ -6,29 +6,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-int job_alloc(job *j, size_t bytes, void **ptr)
+int orfeas_gen_alloc(orfeas_gen *j, size_t bytes, void **ptr)
 {
     return orfeas_devmem_alloc(&j->plane_mem, bytes, ptr);
 }
 
-void job_free(job *j, void *ptr, size_t bytes)
+void orfeas_gen_free(orfeas_gen *j, void *ptr, size_t bytes)
 {
     orfeas_devmem_free(&j->plane_mem, ptr, bytes);
 }
 
-void job_release_grid(job *j)
+void orfeas_gen_release_grid(orfeas_gen *j)
 {
     size_t n = (size_t)j->w * j->h;
-    job_free(j, j->rgba, n * 4);
-    plane_release(j, &j->mask);
-    plane_release(j, &j->depth);
-    if (j->w && j->h) job_free(j, j->cells, (size_t)(j->w - 1) * (j->h - 1));
-    job_free(j, j->front, n * sizeof(float));
-    job_free(j, j->back, n * sizeof(float));
+    orfeas_gen_free(j, j->rgba, n * 4);
+    orfeas_plane_release(j, &j->mask);
+    orfeas_plane_release(j, &j->depth);
+    if (j->w && j->h) orfeas_gen_free(j, j->cells, (size_t)(j->w - 1) * (j->h - 1));
+    orfeas_gen_free(j, j->front, n * sizeof(float));
+    orfeas_gen_free(j, j->back, n * sizeof(float));
     j->rgba = NULL, j->cells = NULL, j->front = j->back = NULL;
 }
 
-size_t precision_bytes(orfeas_precision precision)
+size_t orfeas_precision_bytes(orfeas_precision precision)
 {
     switch (precision) {
     case ORFEAS_PRECISION_FP16:
@@ -40,11 +40,11 @@ size_t precision_bytes(orfeas_precision precision)
     }
 }
 
-int plane_store(job *j, plane *p, const float *values, size_t count)
+int orfeas_plane_store(orfeas_gen *j, orfeas_plane *p, const float *values, size_t count)
 {
     p->precision = j->precision;
     p->count = count;
-    int err = job_alloc(j, count * precision_bytes(p->precision), &p->data);
+    int err = orfeas_gen_alloc(j, count * orfeas_precision_bytes(p->precision), &p->data);
     if (err) {
         p->data = NULL;
         return err;
@@ -67,14 +67,14 @@ int plane_store(job *j, plane *p, const float *values, size_t count)
     return 0;
 }
 
-void plane_release(job *j, plane *p)
+void orfeas_plane_release(orfeas_gen *j, orfeas_plane *p)
 {
-    if (p->data) job_free(j, p->data, p->count * precision_bytes(p->precision));
+    if (p->data) orfeas_gen_free(j, p->data, p->count * orfeas_precision_bytes(p->precision));
     p->data = NULL;
     p->count = 0;
 }
 
-float plane_at(const plane *p, size_t i)
+float orfeas_plane_at(const orfeas_plane *p, size_t i)
 {
     switch (p->precision) {
     case ORFEAS_PRECISION_FP16:
@@ -86,21 +86,21 @@ float plane_at(const plane *p, size_t i)
     }
 }
 
-int plane_floats(const plane *p, float **out)
+int orfeas_plane_floats(const orfeas_plane *p, float **out)
 {
     *out = malloc(p->count * sizeof **out + 1);
     if (!*out) return ORFEAS_ENOMEM;
     for (size_t i = 0; i < p->count; i++)
-        (*out)[i] = plane_at(p, i);
+        (*out)[i] = orfeas_plane_at(p, i);
     return 0;
 }
 
-const orfeas_decode_limits *job_limits(const job *j)
+const orfeas_decode_limits *orfeas_gen_limits(const orfeas_gen *j)
 {
     return j->opts ? &j->opts->limits : NULL;
 }
 
-const atomic_int *job_cancel(const job *j)
+const atomic_int *orfeas_gen_cancel(const orfeas_gen *j)
 {
     return j->opts ? j->opts->cancel : NULL;
 }
@@ -131,7 +131,7 @@ static uint64_t rtin_bytes(int host_memory_device, uint32_t w, uint32_t h)
     return bytes;
 }
 
-int job_uses_depth_model(const job *j)
+int orfeas_gen_uses_depth_model(const orfeas_gen *j)
 {
     const orfeas_depth_model *model = j->opts ? j->opts->depth_model : NULL;
     orfeas_depth_source src = j->params.depth_source;
@@ -140,24 +140,24 @@ int job_uses_depth_model(const job *j)
            j->params.mode != ORFEAS_MODE_LITHOPHANE;
 }
 
-uint64_t job_depth_bytes(const job *j)
+uint64_t orfeas_gen_depth_bytes(const orfeas_gen *j)
 {
-    if (!job_uses_depth_model(j)) return 0;
+    if (!orfeas_gen_uses_depth_model(j)) return 0;
     size_t infer =
         orfeas_depth_infer_bytes(j->w, j->h, orfeas_depth_model_precision(j->opts->depth_model));
-    /* The network refuses the size: stage_depth fails without allocating. */
+    /* The network refuses the size: orfeas_stage_depth fails without allocating. */
     if (infer == 0) return 0;
     return infer + (uint64_t)j->w * j->h * sizeof(float);
 }
 
-uint64_t job_estimate(int host_memory_device, orfeas_precision precision, int has_mask, uint32_t w,
-                      uint32_t h, uint64_t depth_bytes)
+uint64_t orfeas_gen_estimate(int host_memory_device, orfeas_precision precision, int has_mask,
+                             uint32_t w, uint32_t h, uint64_t depth_bytes)
 {
     uint64_t n = (uint64_t)w * h;
     uint64_t planes = 0;
     if (host_memory_device) {
         /* rgba, depth, mask at the precision, cells, front and back */
-        planes = n * 4 + n * precision_bytes(precision) * (has_mask ? 2 : 1) + n + n * 8;
+        planes = n * 4 + n * orfeas_precision_bytes(precision) * (has_mask ? 2 : 1) + n + n * 8;
     }
     /* Blur: a scratch plane, plus the plane itself on a device of its own. */
     uint64_t blur = n * 4 * (host_memory_device ? 1 : 2);
