@@ -359,13 +359,19 @@ static void test_refs(void)
     orfeas_scheduler_destroy(s, 1);
 }
 
-static orfeas_params preview_params(int kind)
+/* A job of this kind with two previews of the kinds p0 and p1. */
+static void submit_previewed(orfeas_scheduler *s, int kind, int p0, int p1, orfeas_job **job,
+                             orfeas_job **pv)
 {
-    orfeas_params p;
-    orfeas_params_init(&p);
-    p.quality = kind;
-    p.format = ORFEAS_FORMAT_STL;
-    return p;
+    orfeas_params pp[2];
+    for (int i = 0; i < 2; i++) {
+        orfeas_params_init(&pp[i]);
+        pp[i].quality = i ? p1 : p0;
+        pp[i].format = ORFEAS_FORMAT_STL;
+    }
+    orfeas_job_request req = fake_request(kind);
+    REQUIRE(orfeas_scheduler_submit_previews(s, &req, pp, 2, job, pv) == 0);
+    CHECK(req.image == NULL);
 }
 
 /* One worker: the previews run first, in order, then the job; they are in
@@ -374,11 +380,8 @@ static void test_previews_first(void)
 {
     atomic_store(&gate_open, 0);
     orfeas_scheduler *s = make(1, 1, 0, 0);
-    orfeas_params pp[2] = {preview_params(FAKE_FAST), preview_params(FAKE_UNTIL_CANCEL)};
     orfeas_job *job, *pv[2];
-    orfeas_job_request req = fake_request(FAKE_GATED);
-    REQUIRE(orfeas_scheduler_submit_previews(s, &req, pp, 2, &job, pv) == 0);
-    CHECK(req.image == NULL);
+    submit_previewed(s, FAKE_GATED, FAKE_FAST, FAKE_UNTIL_CANCEL, &job, pv);
     CHECK(orfeas_job_wait(pv[0], -1) == 0 && state_of(pv[0]) == ORFEAS_JOB_COMPLETED);
     const uint8_t *data;
     size_t size;
@@ -397,8 +400,10 @@ static void test_previews_first(void)
     CHECK(orfeas_scheduler_list(s, list, 4) == 1);
     /* The queue is full (the job): refused, previews and all. */
     orfeas_job *other = NULL, *opv[1] = {NULL};
-    req = fake_request(FAKE_FAST);
-    CHECK(orfeas_scheduler_submit_previews(s, &req, pp, 1, &other, opv) == ORFEAS_EBUSY);
+    orfeas_job_request req = fake_request(FAKE_FAST);
+    orfeas_params pp;
+    orfeas_params_init(&pp);
+    CHECK(orfeas_scheduler_submit_previews(s, &req, &pp, 1, &other, opv) == ORFEAS_EBUSY);
     CHECK(other == NULL && opv[0] == NULL && req.image == NULL);
     /* The last preview ends: the job runs. */
     CHECK(orfeas_scheduler_cancel(s, pv[1]) == 0);
@@ -420,10 +425,8 @@ static void test_previews_alongside(void)
 {
     atomic_store(&gate_open, 0);
     orfeas_scheduler *s = make(3, 4, 0, 0);
-    orfeas_params pp[2] = {preview_params(FAKE_UNTIL_CANCEL), preview_params(FAKE_FAST)};
     orfeas_job *job, *pv[2];
-    orfeas_job_request req = fake_request(FAKE_GATED);
-    REQUIRE(orfeas_scheduler_submit_previews(s, &req, pp, 2, &job, pv) == 0);
+    submit_previewed(s, FAKE_GATED, FAKE_UNTIL_CANCEL, FAKE_FAST, &job, pv);
     wait_state(pv[0], ORFEAS_JOB_RUNNING);
     wait_state(job, ORFEAS_JOB_RUNNING);
     sleep_ms(30);
@@ -448,10 +451,8 @@ static void test_previews_alongside(void)
 static void test_previews_destroy(void)
 {
     orfeas_scheduler *s = make(1, 4, 0, 0);
-    orfeas_params pp[2] = {preview_params(FAKE_UNTIL_CANCEL), preview_params(FAKE_FAST)};
     orfeas_job *job, *pv[2];
-    orfeas_job_request req = fake_request(FAKE_UNTIL_CANCEL);
-    REQUIRE(orfeas_scheduler_submit_previews(s, &req, pp, 2, &job, pv) == 0);
+    submit_previewed(s, FAKE_UNTIL_CANCEL, FAKE_UNTIL_CANCEL, FAKE_FAST, &job, pv);
     wait_state(pv[0], ORFEAS_JOB_RUNNING);
     orfeas_scheduler_destroy(s, 0);
     CHECK(state_of(pv[0]) == ORFEAS_JOB_CANCELLED);
