@@ -359,6 +359,110 @@ static void test_refs(void)
     orfeas_scheduler_destroy(s, 1);
 }
 
+/* A job of this kind with two previews of the kinds p0 and p1. */
+static void submit_previewed(orfeas_scheduler *s, int kind, int p0, int p1, orfeas_job **job,
+                             orfeas_job **pv)
+{
+    orfeas_params pp[2];
+    for (int i = 0; i < 2; i++) {
+        orfeas_params_init(&pp[i]);
+        pp[i].quality = i ? p1 : p0;
+        pp[i].format = ORFEAS_FORMAT_STL;
+    }
+    orfeas_job_request req = fake_request(kind);
+    REQUIRE(orfeas_scheduler_submit_previews(s, &req, pp, 2, job, pv) == 0);
+    CHECK(req.image == NULL);
+}
+
+/* One worker: the previews run first, in order, then the job; they are in
+ * no table or count, and only the job counts against the queue. */
+static void test_previews_first(void)
+{
+    atomic_store(&gate_open, 0);
+    orfeas_scheduler *s = make(1, 1, 0, 0);
+    orfeas_job *job, *pv[2];
+    submit_previewed(s, FAKE_GATED, FAKE_FAST, FAKE_UNTIL_CANCEL, &job, pv);
+    CHECK(orfeas_job_wait(pv[0], -1) == 0 && state_of(pv[0]) == ORFEAS_JOB_COMPLETED);
+    const uint8_t *data;
+    size_t size;
+    CHECK(orfeas_job_result(pv[0], &data, &size) == 0 && size == 284);
+    wait_state(pv[1], ORFEAS_JOB_RUNNING);
+    CHECK(state_of(job) == ORFEAS_JOB_QUEUED);
+    uint64_t counts[5];
+    orfeas_scheduler_counts(s, counts);
+    CHECK(counts[ORFEAS_JOB_QUEUED] == 1 && counts[ORFEAS_JOB_RUNNING] == 0);
+    CHECK(counts[ORFEAS_JOB_COMPLETED] == 0);
+    CHECK(orfeas_scheduler_queue_depth(s) == 1);
+    orfeas_job_snapshot snap;
+    orfeas_job_snapshot_get(pv[0], &snap);
+    CHECK(orfeas_scheduler_find(s, snap.id) == NULL);
+    orfeas_job_snapshot list[4];
+    CHECK(orfeas_scheduler_list(s, list, 4) == 1);
+    /* The queue is full (the job): refused, previews and all. */
+    orfeas_job *other = NULL, *opv[1] = {NULL};
+    orfeas_job_request req = fake_request(FAKE_FAST);
+    orfeas_params pp;
+    orfeas_params_init(&pp);
+    CHECK(orfeas_scheduler_submit_previews(s, &req, &pp, 1, &other, opv) == ORFEAS_EBUSY);
+    CHECK(other == NULL && opv[0] == NULL && req.image == NULL);
+    /* The last preview ends: the job runs. */
+    CHECK(orfeas_scheduler_cancel(s, pv[1]) == 0);
+    wait_state(job, ORFEAS_JOB_RUNNING);
+    CHECK(state_of(pv[1]) == ORFEAS_JOB_CANCELLED);
+    atomic_store(&gate_open, 1);
+    CHECK(orfeas_job_wait(job, -1) == 0 && state_of(job) == ORFEAS_JOB_COMPLETED);
+    orfeas_scheduler_counts(s, counts);
+    CHECK(counts[ORFEAS_JOB_COMPLETED] == 1 && counts[ORFEAS_JOB_CANCELLED] == 0);
+    orfeas_job_unref(pv[0]);
+    orfeas_job_unref(pv[1]);
+    orfeas_job_unref(job);
+    orfeas_scheduler_destroy(s, 1);
+}
+
+/* Free workers: a job's previews still run one at a time, the job runs
+ * alongside, and a preview not started when the job finishes is dropped. */
+static void test_previews_alongside(void)
+{
+    atomic_store(&gate_open, 0);
+    orfeas_scheduler *s = make(3, 4, 0, 0);
+    orfeas_job *job, *pv[2];
+    submit_previewed(s, FAKE_GATED, FAKE_UNTIL_CANCEL, FAKE_FAST, &job, pv);
+    wait_state(pv[0], ORFEAS_JOB_RUNNING);
+    wait_state(job, ORFEAS_JOB_RUNNING);
+    sleep_ms(30);
+    CHECK(state_of(pv[1]) == ORFEAS_JOB_QUEUED); /* a worker is free, but p0 runs */
+    atomic_store(&gate_open, 1);
+    CHECK(orfeas_job_wait(job, -1) == 0 && state_of(job) == ORFEAS_JOB_COMPLETED);
+    CHECK(orfeas_job_wait(pv[1], 5000) == 0);
+    orfeas_job_snapshot snap;
+    orfeas_job_snapshot_get(pv[1], &snap);
+    CHECKF(snap.state == ORFEAS_JOB_CANCELLED && strstr(snap.error_message, "superseded"), "%s %s",
+           orfeas_job_state_name(snap.state), snap.error_message);
+    CHECK(state_of(pv[0]) == ORFEAS_JOB_RUNNING); /* started: it goes on */
+    CHECK(orfeas_scheduler_cancel(s, pv[0]) == 0);
+    CHECK(orfeas_job_wait(pv[0], -1) == 0 && state_of(pv[0]) == ORFEAS_JOB_CANCELLED);
+    orfeas_job_unref(pv[0]);
+    orfeas_job_unref(pv[1]);
+    orfeas_job_unref(job);
+    orfeas_scheduler_destroy(s, 1);
+}
+
+/* The shutdown cancels queued and running previews with their job. */
+static void test_previews_destroy(void)
+{
+    orfeas_scheduler *s = make(1, 4, 0, 0);
+    orfeas_job *job, *pv[2];
+    submit_previewed(s, FAKE_UNTIL_CANCEL, FAKE_UNTIL_CANCEL, FAKE_FAST, &job, pv);
+    wait_state(pv[0], ORFEAS_JOB_RUNNING);
+    orfeas_scheduler_destroy(s, 0);
+    CHECK(state_of(pv[0]) == ORFEAS_JOB_CANCELLED);
+    CHECK(state_of(pv[1]) == ORFEAS_JOB_CANCELLED);
+    CHECK(state_of(job) == ORFEAS_JOB_CANCELLED);
+    orfeas_job_unref(pv[1]);
+    orfeas_job_unref(job);
+    orfeas_job_unref(pv[0]);
+}
+
 int main(void)
 {
     orfeas_log_set_level(ORFEAS_LOG_WARN);
@@ -368,5 +472,8 @@ int main(void)
     test_concurrent_and_eviction();
     test_destroy_with_running();
     test_refs();
+    test_previews_first();
+    test_previews_alongside();
+    test_previews_destroy();
     return testutil_finish("test_scheduler");
 }

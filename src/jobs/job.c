@@ -95,7 +95,8 @@ void orfeas_job_unref(orfeas_job *job)
 {
     if (!job || atomic_fetch_sub(&job->refs, 1) != 1) return;
     orfeas_scheduler *s = job->s;
-    orfeas_job_request_free(&job->req);
+    orfeas_sched_release_inputs(job);
+    orfeas_job_unref(job->parent);
     orfeas_mesh_free(&job->mesh);
     orfeas_buffer_free(&job->result);
     orfeas_buffer_free(&job->thumb);
@@ -143,7 +144,7 @@ void orfeas_job_snapshot_get(orfeas_job *job, orfeas_job_snapshot *out)
     out->stage = job->stage;
     if (job->state == ORFEAS_JOB_QUEUED) {
         uint32_t pos = 1;
-        for (orfeas_job *q = s->qhead; q && q != job; q = q->qnext)
+        for (orfeas_job *q = job->parent ? s->phead : s->qhead; q && q != job; q = q->qnext)
             pos++;
         out->queue_position = pos;
     }

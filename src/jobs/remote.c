@@ -164,7 +164,9 @@ int orfeas_scheduler_submit_stream(orfeas_scheduler *s, orfeas_job_request *req,
 int orfeas_scheduler_capacity(orfeas_scheduler *s)
 {
     pthread_mutex_lock(&s->mu);
-    int free_workers = s->draining ? 0 : s->nthreads - (int)s->running - (int)s->queued;
+    int free_workers = s->draining ? 0
+                                   : s->nthreads - (int)s->running - (int)s->queued -
+                                         (int)s->previews_running - (int)s->previews_queued;
     pthread_mutex_unlock(&s->mu);
     return free_workers > 0 ? free_workers : 0;
 }

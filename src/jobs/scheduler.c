@@ -117,8 +117,10 @@ static void discard(orfeas_scheduler *s, orfeas_job *job)
     free(job);
 }
 
-int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
-                                   orfeas_job **out, int *attached)
+/* Submit, with coalescing when attached is given, and with previews (made,
+ * not yet queued: they are queued with the job or discarded). */
+static int submit(orfeas_scheduler *s, orfeas_job_request *req, int pinned, orfeas_job **out,
+                  int *attached, orfeas_job **previews, int count, orfeas_job **previews_out)
 {
     if (out) *out = NULL;
     if (attached) *attached = 0;
@@ -140,6 +142,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     if (rc) {
         free(job);
         orfeas_job_request_free(req);
+        orfeas_sched_previews_discard(previews, count);
         return rc;
     }
     if (attached && req->cache_key[0]) {
@@ -174,6 +177,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
             ORFEAS_WARN("job refused: cannot persist it: %s", orfeas_strerror(rc));
             orfeas_job_request_free(&job->req);
             free(job);
+            orfeas_sched_previews_discard(previews, count);
             return rc;
         }
     }
@@ -193,6 +197,7 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         int draining = s->draining;
         pthread_mutex_unlock(&s->mu);
         discard(s, job);
+        orfeas_sched_previews_discard(previews, count);
         ORFEAS_WARN("job refused: %s", draining ? "draining" : "queue full");
         return ORFEAS_EBUSY;
     }
@@ -209,8 +214,12 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
         orfeas_job_ref(job);
         *out = job;
     }
+    orfeas_sched_previews_push_locked(s, job, previews, count, previews_out);
     uint32_t position = s->queued + s->awaiting;
-    if (!cluster) pthread_cond_signal(&s->work);
+    if (count)
+        pthread_cond_broadcast(&s->work); /* the job and its first preview */
+    else if (!cluster)
+        pthread_cond_signal(&s->work);
     orfeas_job_ref(job); /* for the log line and the dispatch below */
     pthread_mutex_unlock(&s->mu);
     ORFEAS_INFO("job %s queued (position %u%s)", job->id, position, cluster ? ", cluster" : "");
@@ -219,13 +228,39 @@ int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req,
     return 0;
 }
 
-/* Under s->mu: a queued job leaves the queue as cancelled. */
-static void cancel_queued_locked(orfeas_scheduler *s, orfeas_job *job, const char *why,
-                                 orfeas_job **evicted)
+int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
+                                   orfeas_job **out, int *attached)
+{
+    return submit(s, req, pinned, out, attached, NULL, 0, NULL);
+}
+
+int orfeas_scheduler_submit_previews(orfeas_scheduler *s, orfeas_job_request *req,
+                                     const orfeas_params *params, int count, orfeas_job **out,
+                                     orfeas_job **previews)
+{
+    if (out) *out = NULL;
+    for (int i = 0; previews && i < count; i++)
+        previews[i] = NULL;
+    if (count < 0 || count > ORFEAS_SCHEDULER_MAX_PREVIEWS || (count && (!params || !previews))) {
+        orfeas_job_request_free(req);
+        return ORFEAS_EINVAL;
+    }
+    orfeas_job *made[ORFEAS_SCHEDULER_MAX_PREVIEWS];
+    int rc = orfeas_sched_previews_make(s, req, params, count, made);
+    if (rc) {
+        orfeas_job_request_free(req);
+        return rc;
+    }
+    req->local = 1; /* the previews run here, and so does the job */
+    return submit(s, req, 0, out, NULL, made, count, previews);
+}
+
+void orfeas_sched_cancel_queued_locked(orfeas_scheduler *s, orfeas_job *job, const char *why,
+                                       orfeas_job **evicted)
 {
     orfeas_sched_queue_remove(s, job);
     orfeas_sched_set_error(job, ORFEAS_ECANCELLED, why);
-    orfeas_job_request_free(&job->req);
+    orfeas_sched_release_inputs(job);
     orfeas_sched_finish_locked(s, job, ORFEAS_JOB_CANCELLED, evicted);
 }
 
@@ -249,16 +284,16 @@ int orfeas_scheduler_cancel(orfeas_scheduler *s, orfeas_job *job)
     if (remote)
         atomic_store(&job->cancel, 1); /* settled when the cluster reports it */
     else if (job->state == ORFEAS_JOB_QUEUED)
-        cancel_queued_locked(s, job, "cancelled while queued", &evicted);
+        orfeas_sched_cancel_queued_locked(s, job, "cancelled while queued", &evicted);
     else if (job->state == ORFEAS_JOB_RUNNING)
         atomic_store(&job->cancel, 1);
     pthread_mutex_unlock(&s->mu);
     if (remote && s->hooks.cancel) s->hooks.cancel(s->hooks.ctx, job);
     orfeas_sched_unref_list(evicted);
-    if (was == ORFEAS_JOB_QUEUED && !remote && s->config.store)
+    if (was == ORFEAS_JOB_QUEUED && !remote && !job->parent && s->config.store)
         orfeas_store_job_finished(s->config.store, job->id, ORFEAS_JOB_CANCELLED, job->finished,
                                   ORFEAS_ECANCELLED, "cancelled while queued");
-    if (was == ORFEAS_JOB_QUEUED || was == ORFEAS_JOB_RUNNING)
+    if ((was == ORFEAS_JOB_QUEUED || was == ORFEAS_JOB_RUNNING) && !job->parent)
         ORFEAS_INFO("job %s: cancel requested (%s)", job->id,
                     orfeas_job_state_name((orfeas_job_state)was));
     return 0;
@@ -301,9 +336,11 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s)
     s->draining = 1;
     /* Queued jobs are not started any more: they end cancelled at once
      * (and stay queued on disk, to run after a restart). */
+    while (s->phead)
+        orfeas_sched_cancel_queued_locked(s, s->phead, "server shutting down", &evicted);
     while (s->qhead) {
         s->qhead->shutdown = 1;
-        cancel_queued_locked(s, s->qhead, "server shutting down", &evicted);
+        orfeas_sched_cancel_queued_locked(s, s->qhead, "server shutting down", &evicted);
     }
     /* Jobs waiting in the cluster stay there (another node runs them);
      * here they end, so that no waiter blocks the shutdown. */
@@ -315,7 +352,7 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s)
         orfeas_sched_finish_locked(s, job, ORFEAS_JOB_CANCELLED, &evicted);
     }
     double deadline = orfeas_sched_mono_ms() + (grace_s > 0 ? grace_s * 1e3 : 0);
-    while (s->running > 0 && orfeas_sched_mono_ms() < deadline) {
+    while (s->running + s->previews_running > 0 && orfeas_sched_mono_ms() < deadline) {
         struct timespec ts = orfeas_sched_mono_abs(deadline);
         pthread_cond_timedwait(&s->done, &s->mu, &ts);
     }

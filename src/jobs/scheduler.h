@@ -108,6 +108,24 @@ int orfeas_scheduler_submit(orfeas_scheduler *s, orfeas_job_request *req, orfeas
  * a job others wait for. */
 int orfeas_scheduler_submit_shared(orfeas_scheduler *s, orfeas_job_request *req, int pinned,
                                    orfeas_job **job, int *attached);
+/* A job with previews: quick runs of the same inputs at other parameters
+ * (params[i]: lower qualities, for a progressive stream) to show while the
+ * job runs. Admitted as one, like orfeas_scheduler_submit (the job counts
+ * against queue_max, its previews do not), and run on this node (req->local
+ * is set). The previews run on the workers, so `workers` bounds them too,
+ * from a lane ahead of the queue: a free worker takes the oldest preview
+ * whose job has no other preview running before the oldest queued job. So
+ * a job's previews run one at a time, in order, the first as soon as a
+ * worker is free, and the job alongside them when a second worker is. A
+ * preview not started when its job finishes is dropped (cancelled). The
+ * previews are the caller's alone (previews[i]: one reference each): not in
+ * the table (find, list), not persisted, cached or coalesced, not counted in
+ * the queue depth or the counts; their generations reach the observer like
+ * any. count: 0..ORFEAS_SCHEDULER_MAX_PREVIEWS. */
+#define ORFEAS_SCHEDULER_MAX_PREVIEWS 8
+int orfeas_scheduler_submit_previews(orfeas_scheduler *s, orfeas_job_request *req,
+                                     const orfeas_params *params, int count, orfeas_job **job,
+                                     orfeas_job **previews);
 /* One waiter fewer; the job is cancelled when none is left and no pinned
  * submit asked for it. */
 void orfeas_scheduler_abandon(orfeas_scheduler *s, orfeas_job *job);

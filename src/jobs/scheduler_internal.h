@@ -6,6 +6,7 @@
  *   scheduler.c create, submit (with coalescing), cancel, destroy, counts
  *   restore.c  the jobs of the store back into the table at start
  *   remote.c   cluster mode: jobs waiting in or tracked from the cluster
+ *   preview.c  previews: a job's quick lower-quality runs, in their lane
  *
  * Locking: one mutex (s->mu) guards the queue, the table and every job's
  * mutable state; condvars wake workers (work), waiters (done) and the
@@ -59,6 +60,10 @@ struct orfeas_job {
     int dispatching;           /* being offered to the cluster: no record there yet */
     char tag[48];              /* the cluster's handle (its stream entry) */
     orfeas_job *rprev, *rnext; /* the remote list, while remote and unfinished */
+    /* A preview (preview.c) of parent (a reference): it waits in the lane,
+     * not the queue, and its inputs are shared with its siblings. */
+    orfeas_job *parent;
+    struct orfeas_sched_inputs *shared;
 };
 
 struct orfeas_scheduler {
@@ -91,6 +96,10 @@ struct orfeas_scheduler {
     orfeas_scheduler_hooks hooks; /* cluster mode when dispatch is set */
     uint32_t awaiting;            /* dispatched from here, not yet run or settled */
     orfeas_job *rhead;            /* unfinished remote jobs */
+    /* previews: their lane (ahead of the queue) and how many run; neither
+     * counts in queued, running or the totals */
+    orfeas_job *phead, *ptail;
+    uint32_t previews_queued, previews_running;
 };
 
 /* --- job.c --- */
@@ -105,6 +114,8 @@ void orfeas_sched_job_init(orfeas_job *job, orfeas_scheduler *s, const char *id)
 void orfeas_sched_set_error(orfeas_job *job, int err, const char *message);
 /* The request's inputs as the pipeline takes them. */
 orfeas_input orfeas_sched_input_of(const orfeas_job_request *req);
+/* Frees the job's inputs (a preview drops its share of them). */
+void orfeas_sched_release_inputs(orfeas_job *job);
 
 /* --- table.c --- */
 /* A version-4 UUID from the kernel's random bits. */
@@ -121,7 +132,13 @@ void orfeas_sched_keep_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job *
 /* Drops the references of an evicted list (linked through fnext). */
 void orfeas_sched_unref_list(orfeas_job *list);
 
+/* --- scheduler.c --- */
+/* A queued job (or preview) leaves its queue as cancelled. */
+void orfeas_sched_cancel_queued_locked(orfeas_scheduler *s, orfeas_job *job, const char *why,
+                                       orfeas_job **evicted);
+
 /* --- worker.c --- */
+/* Into and out of the queue, or the lane for a preview. */
 void orfeas_sched_queue_push(orfeas_scheduler *s, orfeas_job *job);
 void orfeas_sched_queue_remove(orfeas_scheduler *s, orfeas_job *job);
 /* Starts the workers and, with a timeout, the watchdog; on failure the
@@ -143,5 +160,23 @@ orfeas_job *orfeas_sched_claimed_elsewhere(orfeas_scheduler *s, const char *key,
 /* Offers a new job to the cluster; back to the local queue when it cannot
  * take it. */
 void orfeas_sched_dispatch(orfeas_scheduler *s, orfeas_job *job);
+
+/* --- preview.c --- */
+/* count previews of req's inputs (one shared copy) at params[i], not yet
+ * queued; each holds the lane's reference. */
+int orfeas_sched_previews_make(orfeas_scheduler *s, const orfeas_job_request *req,
+                               const orfeas_params *params, int count, orfeas_job **out);
+/* Frees previews made but never queued. */
+void orfeas_sched_previews_discard(orfeas_job **previews, int count);
+/* Queues the previews of parent in the lane; out[i]: the caller's
+ * references. */
+void orfeas_sched_previews_push_locked(orfeas_scheduler *s, orfeas_job *parent,
+                                       orfeas_job **previews, int count, orfeas_job **out);
+/* The next job a free worker takes: the oldest preview whose parent has
+ * no other preview running, else the oldest queued job; NULL when none. */
+orfeas_job *orfeas_sched_next_locked(orfeas_scheduler *s);
+/* A job finished: its previews not yet started are dropped (cancelled). */
+void orfeas_sched_previews_drop_locked(orfeas_scheduler *s, orfeas_job *parent,
+                                       orfeas_job **evicted);
 
 #endif

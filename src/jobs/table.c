@@ -72,7 +72,15 @@ void orfeas_sched_finish_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job
     job->finished = orfeas_sched_unix_s();
     job->stage = "done";
     if (state == ORFEAS_JOB_COMPLETED) job->progress = 100;
+    if (job->parent) {
+        /* A preview is not kept: the lane's reference goes. */
+        job->fnext = *evicted;
+        *evicted = job;
+        pthread_cond_broadcast(&s->done);
+        return;
+    }
     s->totals[state]++;
+    if (s->phead) orfeas_sched_previews_drop_locked(s, job, evicted);
     orfeas_sched_keep_locked(s, job, evicted);
 }
 

@@ -1,6 +1,6 @@
-/* The queue, the worker threads and the watchdog. A worker takes the oldest
- * queued job and runs it in steps: generate, export, store, cache, report,
- * settle, log, finish. */
+/* The queue, the worker threads and the watchdog. A worker takes the next
+ * job (a preview first, see preview.c, else the oldest queued one) and runs
+ * it in steps: generate, export, store, cache, report, settle, log, finish. */
 #include "jobs/scheduler_internal.h"
 #include "cache/cache.h"
 #include "jobs/store.h"
@@ -11,28 +11,38 @@
 
 void orfeas_sched_queue_push(orfeas_scheduler *s, orfeas_job *job)
 {
+    orfeas_job **head = job->parent ? &s->phead : &s->qhead;
+    orfeas_job **tail = job->parent ? &s->ptail : &s->qtail;
     job->qnext = NULL;
-    job->qprev = s->qtail;
-    if (s->qtail)
-        s->qtail->qnext = job;
+    job->qprev = *tail;
+    if (*tail)
+        (*tail)->qnext = job;
     else
-        s->qhead = job;
-    s->qtail = job;
-    s->queued++;
+        *head = job;
+    *tail = job;
+    if (job->parent)
+        s->previews_queued++;
+    else
+        s->queued++;
 }
 
 void orfeas_sched_queue_remove(orfeas_scheduler *s, orfeas_job *job)
 {
+    orfeas_job **head = job->parent ? &s->phead : &s->qhead;
+    orfeas_job **tail = job->parent ? &s->ptail : &s->qtail;
     if (job->qprev)
         job->qprev->qnext = job->qnext;
     else
-        s->qhead = job->qnext;
+        *head = job->qnext;
     if (job->qnext)
         job->qnext->qprev = job->qprev;
     else
-        s->qtail = job->qprev;
+        *tail = job->qprev;
     job->qprev = job->qnext = NULL;
-    s->queued--;
+    if (job->parent)
+        s->previews_queued--;
+    else
+        s->queued--;
 }
 
 static int on_progress(void *userdata, orfeas_stage stage, double percent)
@@ -87,7 +97,7 @@ static int export_step(orfeas_job *job, const orfeas_mesh *mesh, orfeas_buffer *
 static int store_step(orfeas_scheduler *s, orfeas_job *job, const orfeas_result_meta *meta,
                       const orfeas_buffer *result, orfeas_generate_stats *stats)
 {
-    if (!s->config.store) return 0;
+    if (!s->config.store || job->parent) return 0;
     int err = orfeas_store_job_completed(s->config.store, job->id, orfeas_sched_unix_s(), meta,
                                          result->data, result->size);
     if (err)
@@ -116,7 +126,7 @@ static orfeas_job_state settle_step(orfeas_scheduler *s, orfeas_job *job, int er
                                     const orfeas_generate_stats *stats, double *ms)
 {
     pthread_mutex_lock(&s->mu);
-    orfeas_job_request_free(&job->req);
+    orfeas_sched_release_inputs(job);
     job->stats = *stats;
     orfeas_job_state state = ORFEAS_JOB_COMPLETED;
     if (!err) {
@@ -143,7 +153,11 @@ static orfeas_job_state settle_step(orfeas_scheduler *s, orfeas_job *job, int er
 
 static void log_step(const orfeas_job *job, orfeas_job_state state, double ms)
 {
-    if (state == ORFEAS_JOB_COMPLETED)
+    if (job->parent)
+        ORFEAS_DEBUG("preview %s (quality %d) of job %s %s in %.0f ms (%u triangles)", job->id,
+                     job->req.params.quality, job->parent->id, orfeas_job_state_name(state), ms,
+                     job->mesh.triangle_count);
+    else if (state == ORFEAS_JOB_COMPLETED)
         ORFEAS_INFO("job %s completed in %.0f ms (%u triangles)", job->id, ms,
                     job->mesh.triangle_count);
     else if (state == ORFEAS_JOB_CANCELLED)
@@ -161,9 +175,12 @@ static void finish_step(orfeas_scheduler *s, orfeas_job *job, int slot, orfeas_j
     pthread_mutex_lock(&s->mu);
     /* Leaving the running set in the same step keeps the counts coherent. */
     s->slots[slot] = NULL;
-    s->running--;
+    if (job->parent)
+        s->previews_running--;
+    else
+        s->running--;
     orfeas_sched_finish_locked(s, job, state, &evicted);
-    int persist = state != ORFEAS_JOB_COMPLETED && !job->shutdown;
+    int persist = state != ORFEAS_JOB_COMPLETED && !job->shutdown && !job->parent;
     pthread_mutex_unlock(&s->mu);
     orfeas_sched_unref_list(evicted);
     /* A job the shutdown cancelled stays running on disk: it runs again on
@@ -214,23 +231,30 @@ static void *worker_main(void *arg)
     free(wa);
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (!s->stopping && !s->qhead)
+        orfeas_job *job = NULL;
+        while (!s->stopping && !(job = orfeas_sched_next_locked(s)))
             pthread_cond_wait(&s->work, &s->mu);
         if (s->stopping) break;
-        orfeas_job *job = s->qhead;
         orfeas_sched_queue_remove(s, job);
         orfeas_job_ref(job);
         job->state = ORFEAS_JOB_RUNNING;
         job->started = orfeas_sched_unix_s();
         job->stage = orfeas_stage_name(ORFEAS_STAGE_DECODE);
         job->deadline_ms = s->timeout_ms > 0 ? orfeas_sched_mono_ms() + s->timeout_ms : 0;
-        s->running++;
+        if (job->parent)
+            s->previews_running++;
+        else
+            s->running++;
         s->slots[slot] = job;
         pthread_cond_signal(&s->watch);
         pthread_mutex_unlock(&s->mu);
 
-        ORFEAS_INFO("job %s started", job->id);
-        if (s->config.store) orfeas_store_job_started(s->config.store, job->id, job->started);
+        if (job->parent) {
+            ORFEAS_DEBUG("preview %s of job %s started", job->id, job->parent->id);
+        } else {
+            ORFEAS_INFO("job %s started", job->id);
+            if (s->config.store) orfeas_store_job_started(s->config.store, job->id, job->started);
+        }
         run_job(s, job, slot);
         orfeas_job_unref(job);
         pthread_mutex_lock(&s->mu);

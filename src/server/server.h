@@ -1,9 +1,9 @@
 /* orfeas serve: the HTTP API of DESIGN §6 on libmicrohttpd.
  *
  * Threading: MHD runs one thread per connection, so a handler may block
- * (a sync generate waits for its job, a progressive stream runs its levels
- * in the connection's thread). The heavy work itself runs on the scheduler's
- * workers, admitted by the VRAM manager. */
+ * (a sync generate waits for its job, a progressive stream for its levels).
+ * The heavy work itself, every level included, runs on the scheduler's
+ * workers (through service.h), admitted by the VRAM manager. */
 #ifndef ORFEAS_SERVER_H
 #define ORFEAS_SERVER_H
 

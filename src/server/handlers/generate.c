@@ -1,14 +1,14 @@
-/* POST /api/v1/generate: the synchronous route. A cached result answers at
- * once (X-Orfeas-Cache: hit); an identical request already running is
- * joined (coalesced); otherwise the upload becomes a job on the shared queue
- * (so it is admitted like any other), and this connection's thread waits
- * for it. A client that hangs up gives up its interest: the job is
- * cancelled when no one else waits for it. */
+/* POST /api/v1/generate: the synchronous route. The service (service.h)
+ * answers from the cache (X-Orfeas-Cache: hit), joins an identical request
+ * already running (coalesced) or queues a job like any other; this
+ * connection's thread waits for the job. A client that hangs up gives up its
+ * interest: the job is cancelled when no one else waits for it. */
 /* POLLRDHUP: a peer that closed its side. */
 #define _GNU_SOURCE
 #include "cache/cache.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
+#include "server/service.h"
 
 #include <cjson/cJSON.h>
 #include <poll.h>
@@ -19,8 +19,9 @@
 #define WAIT_SLICE_MS 500
 
 /* 1 when the client closed its side while we were working. */
-static int client_gone(request *r)
+static int client_gone(void *cls)
 {
+    request *r = cls;
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     if (!info) return 0;
@@ -88,21 +89,6 @@ static enum MHD_Result answer_model(request *r, orfeas_job *job, orfeas_cache_en
     return respond_response(r, 200, response);
 }
 
-/* What the responses read, from a cache entry's metadata. */
-static void snapshot_from_entry(const orfeas_cache_entry *e, orfeas_job_snapshot *snap)
-{
-    memset(snap, 0, sizeof *snap);
-    memcpy(snap->id, e->meta.job_id, sizeof snap->id - 1); /* a 36-character id */
-    snap->state = ORFEAS_JOB_COMPLETED;
-    snap->progress = 100;
-    snap->stage = "done";
-    snap->format = (orfeas_format)e->meta.format;
-    orfeas_result_meta_to_stats(&e->meta, &snap->stats);
-    snap->vertices = e->meta.vertices;
-    snap->triangles = e->meta.triangles;
-    snap->result_size = e->size;
-}
-
 static enum MHD_Result answer_summary(request *r, const orfeas_job_snapshot *snap,
                                       const char *cache)
 {
@@ -128,61 +114,30 @@ static enum MHD_Result answer_summary(request *r, const orfeas_job_snapshot *sna
 enum MHD_Result handle_generate(request *r, const char *param)
 {
     (void)param;
-    orfeas_server *s = r->server;
-    orfeas_job_request req;
-    enum MHD_Result answered;
-    if (request_job_or_answer(r, &req, &answered)) return answered;
+    orfeas_service_request req = {.mode = ORFEAS_SERVICE_SYNC};
+    enum MHD_Result ret;
+    if (request_job_or_answer(r, &req.job, &ret)) return ret;
     const char *accept = request_header(r, MHD_HTTP_HEADER_ACCEPT);
     int want_json = request_accepts_json(accept) && request_accept_format(accept) < 0;
 
-    /* No key (it cannot fail but for memory): the job just runs uncached. */
-    if (orfeas_job_request_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
-    orfeas_cache_entry *entry = NULL;
-    orfeas_job_snapshot snap;
-    if (req.cache_key[0] && orfeas_cache_get(s->cache, req.cache_key, &entry) == 0) {
-        orfeas_job_request_free(&req);
-        orfeas_metrics_cache(s->metrics, "hit");
-        snapshot_from_entry(entry, &snap);
-        memcpy(r->job_id, snap.id, sizeof r->job_id);
-        enum MHD_Result ret = want_json ? answer_summary(r, &snap, "hit")
-                                        : answer_model(r, NULL, entry, &snap, "hit");
-        orfeas_cache_entry_unref(entry);
-        return ret;
+    orfeas_service_answer ans;
+    if (orfeas_service_generate(r->server, &req, &ans)) {
+        ret = respond_error(r, ans.error, ans.message);
+    } else if (ans.entry) {
+        memcpy(r->job_id, ans.snap.id, sizeof r->job_id);
+        ret = want_json ? answer_summary(r, &ans.snap, ans.cache)
+                        : answer_model(r, NULL, ans.entry, &ans.snap, ans.cache);
+    } else {
+        memcpy(r->job_id, ans.snap.id, sizeof r->job_id);
+        orfeas_service_wait(r->server, req.mode, ans.job, WAIT_SLICE_MS, client_gone, r);
+        orfeas_job_snapshot_get(ans.job, &ans.snap);
+        if (ans.snap.state != ORFEAS_JOB_COMPLETED)
+            ret = respond_job_error(r, &ans.snap);
+        else if (want_json)
+            ret = answer_summary(r, &ans.snap, ans.cache);
+        else
+            ret = answer_model(r, ans.job, NULL, &ans.snap, ans.cache);
     }
-
-    orfeas_job *job = NULL;
-    int attached = 0;
-    int rc = orfeas_scheduler_submit_shared(s->scheduler, &req, 0, &job, &attached);
-    if (!rc) {
-        orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
-        orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");
-    }
-    const char *outcome = attached ? "coalesced" : "miss";
-    if (rc == ORFEAS_EBUSY)
-        return respond_error(r, rc,
-                             atomic_load(&s->state) == SERVER_DRAINING
-                                 ? "the server is shutting down"
-                                 : "the job queue is full; retry later");
-    if (rc) return respond_error(r, rc, NULL);
-    orfeas_job_snapshot_get(job, &snap);
-    memcpy(r->job_id, snap.id, sizeof r->job_id);
-
-    while (orfeas_job_wait(job, WAIT_SLICE_MS) == ORFEAS_ETIMEOUT) {
-        if (client_gone(r)) {
-            /* Cancels only when no other request waits for this job. */
-            orfeas_scheduler_abandon(s->scheduler, job);
-            orfeas_job_wait(job, -1);
-            break;
-        }
-    }
-    orfeas_job_snapshot_get(job, &snap);
-    enum MHD_Result ret;
-    if (snap.state != ORFEAS_JOB_COMPLETED)
-        ret = respond_job_error(r, &snap);
-    else if (want_json)
-        ret = answer_summary(r, &snap, outcome);
-    else
-        ret = answer_model(r, job, NULL, &snap, outcome);
-    orfeas_job_unref(job);
+    orfeas_service_answer_release(&ans);
     return ret;
 }

@@ -1,7 +1,7 @@
 /* The async job routes: create, status, result, thumbnail, cancel. */
-#include "cache/cache.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
+#include "server/service.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -133,60 +133,26 @@ static enum MHD_Result respond_cjson(request *r, int status, cJSON *o, const cha
 enum MHD_Result handle_job_create(request *r, const char *param)
 {
     (void)param;
-    orfeas_server *s = r->server;
-    orfeas_job_request req;
+    orfeas_service_request req = {.mode = ORFEAS_SERVICE_ASYNC};
     enum MHD_Result answered;
-    if (request_job_or_answer(r, &req, &answered)) return answered;
-    /* An identical job queued or running is shared (pinned: this route's
-     * clients poll, they never abandon). */
-    if (orfeas_job_request_key(&req, s->depth_model_id, req.cache_key)) req.cache_key[0] = '\0';
-    orfeas_job *job = NULL;
-    int attached = 0, hit = 0;
-    /* A cached result whose job is still known answers with that job. */
-    orfeas_cache_entry *entry = NULL;
-    if (req.cache_key[0] && orfeas_cache_get(s->cache, req.cache_key, &entry) == 0) {
-        job = orfeas_scheduler_find(s->scheduler, entry->meta.job_id);
-        orfeas_cache_entry_unref(entry);
-        orfeas_job_snapshot known;
-        if (job) orfeas_job_snapshot_get(job, &known);
-        if (job && known.state == ORFEAS_JOB_COMPLETED) {
-            hit = 1;
-            orfeas_job_request_free(&req);
-            orfeas_metrics_cache(s->metrics, "hit");
-        } else {
-            orfeas_job_unref(job);
-            job = NULL;
-        }
-    }
-    int rc = hit ? 0 : orfeas_scheduler_submit_shared(s->scheduler, &req, 1, &job, &attached);
-    if (!rc && !hit) {
-        orfeas_cache_count(s->cache, attached ? ORFEAS_CACHE_COALESCED : ORFEAS_CACHE_MISS);
-        orfeas_metrics_cache(s->metrics, attached ? "coalesced" : "miss");
-    }
-    if (rc == ORFEAS_EBUSY)
-        return respond_error(r, rc,
-                             atomic_load(&s->state) == SERVER_DRAINING
-                                 ? "the server is shutting down"
-                                 : "the job queue is full; retry later");
-    if (rc) return respond_error(r, rc, NULL);
-    orfeas_job_snapshot snap;
-    orfeas_job_snapshot_get(job, &snap);
-    orfeas_job_unref(job);
-    memcpy(r->job_id, snap.id, sizeof r->job_id);
+    if (request_job_or_answer(r, &req.job, &answered)) return answered;
+    orfeas_service_answer ans;
+    int rc = orfeas_service_generate(r->server, &req, &ans);
+    orfeas_service_answer_release(&ans); /* the snapshot is all this needs */
+    if (rc) return respond_error(r, ans.error, ans.message);
+    const orfeas_job_snapshot *snap = &ans.snap;
+    memcpy(r->job_id, snap->id, sizeof r->job_id);
 
     char status_url[64], result_url[80];
-    snprintf(status_url, sizeof status_url, "/api/v1/jobs/%s", snap.id);
-    snprintf(result_url, sizeof result_url, "/api/v1/jobs/%s/result", snap.id);
+    snprintf(status_url, sizeof status_url, "/api/v1/jobs/%s", snap->id);
+    snprintf(result_url, sizeof result_url, "/api/v1/jobs/%s/result", snap->id);
     cJSON *o = cJSON_CreateObject();
-    if (o && !(cJSON_AddStringToObject(o, "job_id", snap.id) &&
-               cJSON_AddStringToObject(o, "status", orfeas_job_state_name(snap.state)) &&
+    if (o && !(cJSON_AddStringToObject(o, "job_id", snap->id) &&
+               cJSON_AddStringToObject(o, "status", orfeas_job_state_name(snap->state)) &&
                cJSON_AddStringToObject(o, "status_url", status_url) &&
                cJSON_AddStringToObject(o, "result_url", result_url) &&
-               cJSON_AddNumberToObject(o, "queue_position", snap.queue_position) &&
-               cJSON_AddStringToObject(o, "cache",
-                                       hit        ? "hit"
-                                       : attached ? "coalesced"
-                                                  : "miss"))) {
+               cJSON_AddNumberToObject(o, "queue_position", snap->queue_position) &&
+               cJSON_AddStringToObject(o, "cache", ans.cache))) {
         cJSON_Delete(o);
         o = NULL;
     }

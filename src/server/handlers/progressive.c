@@ -1,15 +1,17 @@
 /* POST /api/v1/generate-progressive: coarse to fine over one response.
  *
  * The requested quality q becomes a ladder q, q-2, q-4, ... >= 1 run from
- * the bottom (7: 1, 3, 5, 7). The top level is submitted to the scheduler
- * up front, so it runs on a worker while the coarse levels run here, in the
- * connection's thread, through the server's VRAM manager; a real job then
- * backs the last line (its result and thumbnail routes work). Each level is
- * one NDJSON line with the GLB in base64, produced by the content reader
- * when the previous line has been handed to libmicrohttpd (thread per
- * connection: the reader may block). */
+ * the bottom (7: 1, 3, 5, 7). The service submits the top level as a job
+ * with the coarse levels as its previews (jobs/scheduler.h): all of them run
+ * on the scheduler's workers, the previews one at a time ahead of the queue
+ * (so the first line comes as soon as a worker is free) and the job
+ * alongside them; a real job backs the last line (its result and thumbnail
+ * routes work). Each level is one NDJSON line with the GLB in base64,
+ * produced by the content reader when the previous line has been handed to
+ * libmicrohttpd (thread per connection: the reader may block). */
 #include "server/request_params.h"
 #include "server/server_internal.h"
+#include "server/service.h"
 
 #include <errno.h>
 #include <openssl/evp.h>
@@ -20,19 +22,15 @@
 
 #define WAIT_SLICE_MS 250
 #define STREAM_BLOCK (32 * 1024)
-#define MAX_LEVELS 10
+#define MAX_LEVELS (ORFEAS_SERVICE_MAX_PREVIEWS + 1)
 
 typedef struct stream {
     orfeas_server *server;
     int fd; /* the client's socket, for noticing a hang-up */
     double start_ms;
-    /* Copies of the inputs for the coarse levels (the job owns its own). */
-    uint8_t *image, *mask, *depth;
-    size_t image_size, mask_size, depth_size;
-    orfeas_params params;
+    orfeas_service_answer ans; /* the top level's job and the coarse levels' previews */
     int levels[MAX_LEVELS];
     int count, next; /* levels; index of the next line to produce */
-    orfeas_job *job; /* the top level */
     atomic_int cancel;
     char *line; /* the line being sent */
     size_t line_size, line_pos;
@@ -49,10 +47,10 @@ static int client_gone(const stream *st)
     return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-static int on_progress(void *userdata, orfeas_stage stage, double percent)
+/* Whether the stream gave up (the client went away): asked while waiting. */
+static int stream_gone(void *cls)
 {
-    (void)stage, (void)percent;
-    stream *st = userdata;
+    stream *st = cls;
     if (client_gone(st)) atomic_store(&st->cancel, 1);
     return atomic_load(&st->cancel);
 }
@@ -66,25 +64,6 @@ static int ladder(int quality, int *levels)
     for (int i = 0; i < n; i++)
         levels[i] = quality - 2 * (n - 1 - i);
     return n;
-}
-
-static int copy_bytes(const uint8_t *src, size_t size, uint8_t **dst)
-{
-    *dst = NULL;
-    if (!src || !size) return 0;
-    *dst = malloc(size);
-    if (!*dst) return ORFEAS_ENOMEM;
-    memcpy(*dst, src, size);
-    return 0;
-}
-
-static void stream_free(stream *st)
-{
-    free(st->image);
-    free(st->mask);
-    free(st->depth);
-    free(st->line);
-    free(st);
 }
 
 /* Replaces the current line with head + base64(data) + tail + "\n". */
@@ -144,45 +123,16 @@ static int level_line(stream *st, int index, uint32_t resolution, uint32_t trian
     return set_line(st, head, glb, glb_size, tail);
 }
 
-/* A coarse level computed here, with the same parameters at a lower
- * quality (and a triangle budget no larger than that quality's). */
-static void coarse_level(stream *st, int index)
+/* A coarse level's parameters: the request's at a lower quality, as GLB,
+ * with a triangle budget no larger than that quality's. */
+static orfeas_params level_params(const orfeas_params *top, int quality)
 {
-    orfeas_server *s = st->server;
-    orfeas_params p = st->params;
-    p.quality = st->levels[index];
+    orfeas_params p = *top;
+    p.quality = quality;
     p.format = ORFEAS_FORMAT_GLB;
     uint32_t budget = orfeas_quality_triangle_budget(p.quality);
     if (p.target_triangles > budget) p.target_triangles = budget;
-    orfeas_input in = {st->image,     st->image_size, st->mask,
-                       st->mask_size, st->depth,      st->depth_size};
-    orfeas_generate_options opts;
-    memset(&opts, 0, sizeof opts);
-    opts.limits.max_pixels = s->config.max_pixels;
-    opts.progress = on_progress;
-    opts.progress_userdata = st;
-    opts.cancel = &st->cancel;
-    opts.vram = s->vram;
-    opts.depth_model = s->depth_model;
-    opts.reserve_timeout_ms = s->config.job_timeout_s * 1000;
-    orfeas_generate_stats stats;
-    memset(&stats, 0, sizeof stats);
-    orfeas_mesh mesh;
-    memset(&mesh, 0, sizeof mesh);
-    int err = orfeas_generate(&in, &p, &opts, &mesh, &stats);
-    orfeas_buffer glb = {0};
-    if (!err)
-        err = orfeas_export(&mesh, ORFEAS_FORMAT_GLB, p.texture == ORFEAS_TEXTURE_VERTEX, &glb);
-    orfeas_metrics_generation(s->metrics, &stats, err);
-    if (!err) {
-        uint32_t side = stats.work_width > stats.work_height ? stats.work_width : stats.work_height;
-        ORFEAS_DEBUG("progressive: level %d/%d (quality %d) in %.0f ms, %u triangles", index + 1,
-                     st->count, p.quality, stats.total_ms, mesh.triangle_count);
-        err = level_line(st, index, side, mesh.triangle_count, glb.data, glb.size, NULL);
-    }
-    orfeas_mesh_free(&mesh);
-    orfeas_buffer_free(&glb);
-    if (err) error_line(st, err, stats.error_detail);
+    return p;
 }
 
 static int job_finished(orfeas_job *job)
@@ -190,37 +140,64 @@ static int job_finished(orfeas_job *job)
     return orfeas_job_wait(job, 0) == 0;
 }
 
+static int snapshot_error(const orfeas_job_snapshot *snap)
+{
+    return snap->state == ORFEAS_JOB_CANCELLED ? ORFEAS_ECANCELLED
+           : snap->error                       ? snap->error
+                                               : ORFEAS_EINTERNAL;
+}
+
+static uint32_t long_side(const orfeas_generate_stats *stats)
+{
+    return stats->work_width > stats->work_height ? stats->work_width : stats->work_height;
+}
+
+/* Waits for a coarse level's preview and makes its line (or the error
+ * line): 1. 0 when there is none: the top level finished first and the
+ * preview was dropped, or the client went away. */
+static int coarse_level(stream *st, int index)
+{
+    orfeas_job *preview = st->ans.previews[index];
+    if (orfeas_service_wait(st->server, ORFEAS_SERVICE_STREAM, preview, WAIT_SLICE_MS, stream_gone,
+                            st))
+        return 0;
+    orfeas_job_snapshot snap;
+    orfeas_job_snapshot_get(preview, &snap);
+    if (snap.state == ORFEAS_JOB_CANCELLED && job_finished(st->ans.job)) return 0;
+    if (snap.state != ORFEAS_JOB_COMPLETED) {
+        error_line(st, snapshot_error(&snap), snap.error_message);
+        return 1;
+    }
+    ORFEAS_DEBUG("progressive: level %d/%d (quality %d) in %.0f ms, %u triangles", index + 1,
+                 st->count, st->levels[index], snap.stats.total_ms, snap.triangles);
+    const uint8_t *data = NULL;
+    size_t size = 0;
+    int err = orfeas_job_result(preview, &data, &size);
+    if (!err) err = level_line(st, index, long_side(&snap.stats), snap.triangles, data, size, NULL);
+    if (err) error_line(st, err, NULL);
+    return 1;
+}
+
 /* Waits for the job (noticing a hang-up) and makes the last line. */
 static void final_level(stream *st)
 {
-    orfeas_scheduler *sched = st->server->scheduler;
-    while (orfeas_job_wait(st->job, WAIT_SLICE_MS) == ORFEAS_ETIMEOUT) {
-        if (atomic_load(&st->cancel) || client_gone(st)) {
-            atomic_store(&st->cancel, 1);
-            orfeas_scheduler_cancel(sched, st->job);
-            orfeas_job_wait(st->job, -1);
-            break;
-        }
-    }
+    orfeas_job *job = st->ans.job;
+    orfeas_service_wait(st->server, ORFEAS_SERVICE_STREAM, job, WAIT_SLICE_MS, stream_gone, st);
     orfeas_job_snapshot snap;
-    orfeas_job_snapshot_get(st->job, &snap);
+    orfeas_job_snapshot_get(job, &snap);
     if (snap.state != ORFEAS_JOB_COMPLETED) {
-        int err = snap.state == ORFEAS_JOB_CANCELLED ? ORFEAS_ECANCELLED
-                  : snap.error                       ? snap.error
-                                                     : ORFEAS_EINTERNAL;
-        error_line(st, err, snap.error_message);
+        error_line(st, snapshot_error(&snap), snap.error_message);
         return;
     }
     const uint8_t *data = NULL;
     size_t size = 0;
     orfeas_buffer other = {0};
-    int err = snap.format == ORFEAS_FORMAT_GLB
-                  ? orfeas_job_result(st->job, &data, &size)
-                  : orfeas_job_export(st->job, ORFEAS_FORMAT_GLB, &other);
+    int err = snap.format == ORFEAS_FORMAT_GLB ? orfeas_job_result(job, &data, &size)
+                                               : orfeas_job_export(job, ORFEAS_FORMAT_GLB, &other);
     if (!err && snap.format != ORFEAS_FORMAT_GLB) data = other.data, size = other.size;
-    uint32_t side = snap.stats.work_width > snap.stats.work_height ? snap.stats.work_width
-                                                                   : snap.stats.work_height;
-    if (!err) err = level_line(st, st->count - 1, side, snap.triangles, data, size, snap.id);
+    if (!err)
+        err = level_line(st, st->count - 1, long_side(&snap.stats), snap.triangles, data, size,
+                         snap.id);
     orfeas_buffer_free(&other);
     if (err)
         error_line(st, err, NULL);
@@ -228,17 +205,11 @@ static void final_level(stream *st)
         st->done = 1;
 }
 
-/* Makes the next line (blocking while a level runs). */
+/* Makes the next line (blocking while its level runs). */
 static void next_line(stream *st)
 {
-    while (st->next < st->count - 1) {
-        int index = st->next++;
-        /* The top level finished first (an idle GPU): the rest is moot. */
-        if (job_finished(st->job)) continue;
-        if (atomic_load(&st->cancel)) break;
-        coarse_level(st, index);
-        return;
-    }
+    while (st->next < st->count - 1 && !atomic_load(&st->cancel))
+        if (coarse_level(st, st->next++)) return;
     st->next = st->count;
     final_level(st);
 }
@@ -260,67 +231,48 @@ static ssize_t read_stream(void *cls, uint64_t pos, char *buf, size_t max)
 }
 
 /* libmicrohttpd is done with the response: after the last byte, or early
- * when the client went away. Nothing more runs; an unfinished job is
- * cancelled (nobody will learn its id). */
+ * when the client went away. Nothing more runs: the unfinished levels are
+ * cancelled (nobody will learn of them), and the request's references go. */
 static void free_stream(void *cls)
 {
     stream *st = cls;
     atomic_store(&st->cancel, 1);
-    if (st->job) {
-        if (!job_finished(st->job)) orfeas_scheduler_cancel(st->server->scheduler, st->job);
-        orfeas_job_unref(st->job);
-    }
-    stream_free(st);
+    orfeas_scheduler_cancel(st->server->scheduler, st->ans.job);
+    for (int i = 0; i < st->ans.preview_count; i++)
+        orfeas_scheduler_cancel(st->server->scheduler, st->ans.previews[i]);
+    orfeas_service_answer_release(&st->ans);
+    free(st->line);
+    free(st);
 }
 
 enum MHD_Result handle_progressive(request *r, const char *param)
 {
     (void)param;
-    orfeas_server *s = r->server;
-    orfeas_job_request req;
+    orfeas_service_request req = {.mode = ORFEAS_SERVICE_STREAM};
     enum MHD_Result answered;
-    if (request_job_or_answer(r, &req, &answered)) return answered;
+    if (request_job_or_answer(r, &req.job, &answered)) return answered;
     stream *st = calloc(1, sizeof *st);
     if (!st) {
-        orfeas_job_request_free(&req);
+        orfeas_job_request_free(&req.job);
         return respond_error(r, ORFEAS_ENOMEM, NULL);
     }
-    st->server = s;
+    st->server = r->server;
     st->start_ms = r->start_ms;
-    st->params = req.params;
-    st->count = ladder(req.params.quality, st->levels);
+    st->count = ladder(req.job.params.quality, st->levels);
+    req.preview_count = st->count - 1;
+    for (int i = 0; i < req.preview_count; i++)
+        req.previews[i] = level_params(&req.job.params, st->levels[i]);
     atomic_init(&st->cancel, 0);
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     st->fd = info ? info->connect_fd : -1;
-    int rc = 0;
-    if (st->count > 1) {
-        rc = copy_bytes(req.image, req.image_size, &st->image);
-        if (!rc) rc = copy_bytes(req.mask, req.mask_size, &st->mask);
-        if (!rc) rc = copy_bytes(req.depth, req.depth_size, &st->depth);
-        if (rc) {
-            orfeas_job_request_free(&req);
-            stream_free(st);
-            return respond_error(r, rc, NULL);
-        }
-        st->image_size = req.image_size, st->mask_size = req.mask_size;
-        st->depth_size = req.depth_size;
-    }
     /* Submitted before the stream starts, so a full queue is a plain 503. */
-    req.local = 1; /* the stream's levels and its GLB come from this node */
-    rc = orfeas_scheduler_submit(s->scheduler, &req, &st->job);
-    if (rc) {
-        stream_free(st);
-        if (rc == ORFEAS_EBUSY)
-            return respond_error(r, rc,
-                                 atomic_load(&s->state) == SERVER_DRAINING
-                                     ? "the server is shutting down"
-                                     : "the job queue is full; retry later");
-        return respond_error(r, rc, NULL);
+    if (orfeas_service_generate(r->server, &req, &st->ans)) {
+        enum MHD_Result ret = respond_error(r, st->ans.error, st->ans.message);
+        free(st);
+        return ret;
     }
-    orfeas_job_snapshot snap;
-    orfeas_job_snapshot_get(st->job, &snap);
-    memcpy(r->job_id, snap.id, sizeof r->job_id);
+    memcpy(r->job_id, st->ans.snap.id, sizeof r->job_id);
 
     struct MHD_Response *response = MHD_create_response_from_callback(
         MHD_SIZE_UNKNOWN, STREAM_BLOCK, read_stream, st, free_stream);
@@ -329,7 +281,7 @@ enum MHD_Result handle_progressive(request *r, const char *param)
         return respond_error(r, ORFEAS_ENOMEM, NULL);
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
-    MHD_add_response_header(response, "X-Orfeas-Job", snap.id);
+    MHD_add_response_header(response, "X-Orfeas-Job", st->ans.snap.id);
     /* Proxies (nginx) would otherwise hold the lines back. */
     MHD_add_response_header(response, "X-Accel-Buffering", "no");
     return respond_response(r, 200, response);
