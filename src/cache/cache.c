@@ -4,6 +4,8 @@
  * memory, on an LRU list. File reads and writes happen outside the lock;
  * a per-node generation tells whether a file read is still current. */
 #include "cache/cache.h"
+#include "core/clock.h"
+#include "core/fs.h"
 #include "cache/key.h"
 
 #include <dirent.h>
@@ -62,9 +64,7 @@ struct orfeas_cache {
 static double real_now(void *ctx)
 {
     (void)ctx;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
+    return orfeas_clock_unix_s();
 }
 
 void orfeas_result_meta_from(orfeas_result_meta *m, const char *job_id, orfeas_format format,
@@ -362,21 +362,6 @@ static int entry_from_file(uint8_t *file, size_t file_size, orfeas_cache_entry *
 
 /* --- API --- */
 
-static int mkdir_p(const char *path)
-{
-    char buf[1200];
-    int n = snprintf(buf, sizeof buf, "%s", path);
-    if (n < 0 || (size_t)n >= sizeof buf) return ORFEAS_EINVAL;
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return ORFEAS_EIO;
-        *p = '/';
-    }
-    if (mkdir(buf, 0755) != 0 && errno != EEXIST) return ORFEAS_EIO;
-    return 0;
-}
-
 /* Indexes the files of one <aa> directory by their headers. */
 static void scan_subdir(orfeas_cache *c, const char *sub, double now)
 {
@@ -447,9 +432,10 @@ int orfeas_cache_create(const orfeas_cache_config *config, orfeas_cache **out)
             orfeas_cache_destroy(c);
             return ORFEAS_ENOMEM;
         }
-        int rc = mkdir_p(c->dir);
+        int e = orfeas_mkdir_p(c->dir);
+        int rc = !e ? 0 : e == ENAMETOOLONG ? ORFEAS_EINVAL : ORFEAS_EIO;
         if (rc) {
-            ORFEAS_ERROR("cache: cannot create %s: %s", c->dir, strerror(errno));
+            ORFEAS_ERROR("cache: cannot create %s: %s", c->dir, strerror(e));
             orfeas_cache_destroy(c);
             return rc;
         }

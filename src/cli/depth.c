@@ -2,6 +2,7 @@
  *   conformance: --weights FILE --tensor-in X.f32 --height H --width W --tensor-out Y.f32
  *   image:       IMAGE -o depth.png --depth-model FILE */
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "nn/tensor.h"
 #include "orfeas/depth.h"
 #include "orfeas/error.h"
@@ -109,13 +110,6 @@ static int write_png16(const char *path, const uint16_t *px, uint32_t w, uint32_
     return 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static int run_image(const orfeas_depth_model *m, const char *in, const char *out, int timing)
 {
     uint8_t *data = NULL;
@@ -138,9 +132,10 @@ static int run_image(const orfeas_depth_model *m, const char *in, const char *ou
     uint16_t *px = NULL;
     rc = nn_map_alloc(&full, 1, ih, iw);
     if (!rc) {
-        double t0 = now_s();
+        double t0 = (orfeas_clock_mono_ms() / 1e3);
         rc = orfeas_depth_infer_rgba(m, img.pixels, img.width, img.height, img.stride, full.d);
-        if (timing) fprintf(stderr, "depth: %dx%d %.3f s\n", iw, ih, now_s() - t0);
+        if (timing)
+            fprintf(stderr, "depth: %dx%d %.3f s\n", iw, ih, (orfeas_clock_mono_ms() / 1e3) - t0);
         if (rc == ORFEAS_EINVAL)
             fprintf(stderr, "orfeas depth: %s: aspect ratio too extreme for the model\n", in);
     }
@@ -257,10 +252,11 @@ int cli_depth(int argc, char **argv)
         float *x = malloc(3 * n * sizeof(float)), *y = malloc(n * sizeof(float));
         rc = x && y ? read_exact(tin, x, 3 * n) : ORFEAS_ENOMEM;
         if (!rc) {
-            double t0 = now_s();
+            double t0 = (orfeas_clock_mono_ms() / 1e3);
             rc = orfeas_depth_run(m, x, (int)height, (int)width, y);
             if (timing)
-                fprintf(stderr, "depth: %ldx%ld forward %.3f s\n", width, height, now_s() - t0);
+                fprintf(stderr, "depth: %ldx%ld forward %.3f s\n", width, height,
+                        (orfeas_clock_mono_ms() / 1e3) - t0);
         }
         if (!rc) rc = write_all(tout, y, n * sizeof(float));
         free(x);

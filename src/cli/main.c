@@ -1,4 +1,5 @@
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "orfeas/orfeas.h"
 
 #include <stdio.h>
@@ -16,15 +17,11 @@ void cli_log_json(int enabled)
 static void stderr_log(void *userdata, orfeas_log_level level, const char *message)
 {
     (void)userdata;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
+    char now[40];
+    orfeas_clock_iso8601(now, sizeof now);
     if (log_json) {
         /* A message that is already a JSON object (access lines) is embedded. */
-        fprintf(stderr, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                ts.tv_nsec / 1000000, orfeas_log_level_name(level));
+        fprintf(stderr, "{\"ts\":\"%s\",\"level\":\"%s\",", now, orfeas_log_level_name(level));
         if (message[0] == '{') {
             fprintf(stderr, "\"data\":%s}\n", message);
         } else {
@@ -37,9 +34,7 @@ static void stderr_log(void *userdata, orfeas_log_level level, const char *messa
         }
         return;
     }
-    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s\n", tm.tm_year + 1900,
-            tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-            orfeas_log_level_name(level), message);
+    fprintf(stderr, "%s %-5s %s\n", now, orfeas_log_level_name(level), message);
 }
 
 void cli_log_to_stderr(void)

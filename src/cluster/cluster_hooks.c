@@ -35,7 +35,7 @@ static int hook_dispatch(void *ctx, orfeas_job *job)
     int rc = orfeas_params_canonical(&req->params, params, sizeof params);
     if (rc) return rc;
     job_key(jk, sizeof jk, id);
-    snprintf(created, sizeof created, "%.6f", unix_s());
+    snprintf(created, sizeof created, "%.6f", orfeas_clock_unix_s());
     /* Unfinished records live long: a queue may be deep. */
     snprintf(retention, sizeof retention, "%d", 7 * 86400);
     const char *argv[24];
@@ -129,7 +129,8 @@ static void store_result(orfeas_cluster *c, redis_link *l, orfeas_job *job, cons
     uint8_t *file = NULL;
     size_t file_size = 0;
     snprintf(where, where_size, "orfeas:result:%s", snap->id);
-    if (orfeas_cache_entry_encode(&meta, data, size, unix_s(), &file, &file_size) == 0) {
+    if (orfeas_cache_entry_encode(&meta, data, size, orfeas_clock_unix_s(), &file, &file_size) ==
+        0) {
         char ttl[24];
         snprintf(ttl, sizeof ttl, "%d", c->retention_s > 0 ? c->retention_s : 86400);
         const char *argv[] = {"SET", where, (const char *)file, "EX", ttl};
@@ -189,7 +190,7 @@ static void hook_cancel(void *ctx, orfeas_job *job)
     char jk[64], ik[96], now[32], retention[24];
     job_key(jk, sizeof jk, id);
     inflight_key(ik, sizeof ik, orfeas_job_request_of(job)->cache_key);
-    snprintf(now, sizeof now, "%.6f", unix_s());
+    snprintf(now, sizeof now, "%.6f", orfeas_clock_unix_s());
     snprintf(retention, sizeof retention, "%d", c->retention_s > 0 ? c->retention_s : 86400);
     const char *argv[] = {"EVAL", cancel_lua, "2", jk, ik, now, retention, id};
     redis_link *l = orfeas_cluster_acquire(c);

@@ -73,7 +73,7 @@ static void fail_record(orfeas_cluster *c, redis_link *l, const char *id, int er
                         const char *message)
 {
     char finished[32];
-    snprintf(finished, sizeof finished, "%.6f", unix_s());
+    snprintf(finished, sizeof finished, "%.6f", orfeas_clock_unix_s());
     const char *fields[] = {"state",   "failed", "stage",    "done",  "finished",
                             finished,  "node",   c->node_id, "error", orfeas_error_code(err),
                             "message", message};
@@ -95,7 +95,7 @@ static void take(orfeas_cluster *c, redis_link *l, const char *msg, const char *
     drop(k);
     if (key[0]) snprintf(ck, sizeof ck, "orfeas:cache:%s", key);
     inflight_key(ik, sizeof ik, key);
-    snprintf(now, sizeof now, "%.6f", unix_s());
+    snprintf(now, sizeof now, "%.6f", orfeas_clock_unix_s());
     snprintf(retention, sizeof retention, "%d", c->retention_s > 0 ? c->retention_s : 86400);
     const char *argv[] = {"EVAL", start_lua, "3", jk, ck, ik, c->node_id, now, retention, id};
     redisReply *r = orfeas_cluster_cmd(c, l, 10, argv, NULL);

@@ -11,6 +11,7 @@
 #define ORFEAS_CLUSTER_CLUSTER_INTERNAL_H
 
 #include "cluster/cluster.h"
+#include "core/clock.h"
 #include "cluster/redis_link.h"
 
 #include <pthread.h>
@@ -59,20 +60,6 @@ struct orfeas_cluster {
 };
 
 /* --- small helpers --- */
-
-static inline double unix_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static inline double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 static inline void sleep_ms(int ms)
 {

@@ -16,17 +16,6 @@
 
 /* --- the keeper --- */
 
-/* Now + ms on the monotonic clock (kick_cv waits on it). */
-static struct timespec deadline(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    return ts;
-}
-
 /* Jobs waited for here that run elsewhere: follow their records. */
 static void watch_remote(orfeas_cluster *c, redis_link *l)
 {
@@ -73,7 +62,7 @@ static void refresh_taken(orfeas_cluster *c, redis_link *l)
 
 static void heartbeat(orfeas_cluster *c, redis_link *l)
 {
-    double now = unix_s();
+    double now = orfeas_clock_unix_s();
     orfeas_cluster_view v;
     memset(&v, 0, sizeof v);
     v.nodes_alive = v.stream_length = v.pending = -1;
@@ -113,7 +102,7 @@ void *orfeas_cluster_keeper_main(void *arg)
          * may be one whose server has gone (not known until it is used). */
         if (redis_link_get(&l)) {
             watch_remote(c, &l);
-            double now = mono_ms();
+            double now = orfeas_clock_mono_ms();
             if (now >= next_refresh) {
                 refresh_taken(c, &l);
                 next_refresh = now + refresh_ms;
@@ -128,7 +117,7 @@ void *orfeas_cluster_keeper_main(void *arg)
         /* Woken early when a job ends somewhere (orfeas:done). */
         pthread_mutex_lock(&c->kick_mu);
         if (!c->kicked && !atomic_load(&c->stop)) {
-            struct timespec until = deadline(WATCH_MS);
+            struct timespec until = orfeas_clock_deadline_ms(WATCH_MS);
             pthread_cond_timedwait(&c->kick_cv, &c->kick_mu, &until);
         }
         c->kicked = 0;

@@ -1,4 +1,5 @@
 #include "cluster/redis_link.h"
+#include "core/clock.h"
 
 #include "orfeas/error.h"
 #include "orfeas/log.h"
@@ -11,13 +12,6 @@
 
 #define BACKOFF_MIN_MS 100.0
 #define BACKOFF_MAX_MS 5000.0
-
-static double mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* %XX escapes in the user and password parts. */
 static int unescape(const char *in, size_t n, char *out, size_t size)
@@ -128,7 +122,7 @@ void redis_link_fail(redis_link *l)
                     l->url->port, l->ctx->errstr[0] ? l->ctx->errstr : "error");
     redis_link_close(l);
     l->failures++;
-    l->retry_at = mono_ms() + l->backoff;
+    l->retry_at = orfeas_clock_mono_ms() + l->backoff;
     l->backoff = l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff * 2;
 }
 
@@ -167,7 +161,7 @@ static int handshake(redis_link *l)
 redisContext *redis_link_get(redis_link *l)
 {
     if (l->ctx) return l->ctx;
-    if (mono_ms() < l->retry_at) return NULL;
+    if (orfeas_clock_mono_ms() < l->retry_at) return NULL;
     struct timeval tv = {l->timeout_ms / 1000, (l->timeout_ms % 1000) * 1000};
     l->ctx = redisConnectWithTimeout(l->url->host, l->url->port, tv);
     if (!l->ctx || l->ctx->err) {

@@ -2,6 +2,7 @@
  * one retry at a lower precision after an out-of-memory, and the final
  * check of the mesh guarantees. */
 #include "engine/gen.h"
+#include "core/clock.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
 #include "vram/devmem.h"
@@ -21,17 +22,10 @@ const char *orfeas_stage_name(orfeas_stage stage)
     return (unsigned)stage < ORFEAS_STAGE_COUNT_ ? stage_names[stage] : "unknown";
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 /* Records the stage time and reports progress; non-zero means stop. */
 static int stage_done(orfeas_gen *j, orfeas_stage stage)
 {
-    double t = now_ms();
+    double t = orfeas_clock_mono_ms();
     j->stats->stage_ms[stage] += t - j->stage_start;
     j->stage_start = t;
     if (j->opts && j->opts->progress &&
@@ -174,7 +168,7 @@ int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
     j.depth_mm = params->depth_mm > 0                     ? params->depth_mm
                  : params->mode == ORFEAS_MODE_LITHOPHANE ? 3.0
                                                           : 20.0;
-    double start = now_ms();
+    double start = orfeas_clock_mono_ms();
     j.stage_start = start;
     log_usage(vram, "before");
     int err = generate(&j, mesh);
@@ -192,7 +186,7 @@ int orfeas_generate(const orfeas_input *input, const orfeas_params *params,
     stats->mode = j.params.mode;
     stats->precision = j.precision;
     stats->device_peak_bytes = j.mem_peak;
-    stats->total_ms = now_ms() - start;
+    stats->total_ms = orfeas_clock_mono_ms() - start;
     orfeas_gen_release_grid(&j);
     orfeas_image_free(&j.source);
     if (err) orfeas_mesh_free(mesh);

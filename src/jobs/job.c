@@ -40,31 +40,6 @@ int orfeas_job_request_key(const orfeas_job_request *req, const char *depth_mode
     return orfeas_cache_key(&req->params, &input, depth_model_id, out);
 }
 
-double orfeas_sched_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
-double orfeas_sched_unix_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-struct timespec orfeas_sched_mono_abs(double at_ms)
-{
-    struct timespec ts;
-    if (at_ms < 0) at_ms = 0;
-    ts.tv_sec = (time_t)(at_ms / 1e3);
-    ts.tv_nsec = (long)((at_ms - (double)ts.tv_sec * 1e3) * 1e6);
-    if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-    if (ts.tv_nsec < 0) ts.tv_nsec = 0;
-    return ts;
-}
-
 void orfeas_sched_unref(orfeas_scheduler *s)
 {
     if (atomic_fetch_sub(&s->refs, 1) != 1) return;
@@ -114,7 +89,7 @@ void orfeas_sched_set_error(orfeas_job *job, int err, const char *message)
 int orfeas_job_wait(orfeas_job *job, int timeout_ms)
 {
     orfeas_scheduler *s = job->s;
-    double deadline = timeout_ms >= 0 ? orfeas_sched_mono_ms() + timeout_ms : 0;
+    double deadline = timeout_ms >= 0 ? orfeas_clock_mono_ms() + timeout_ms : 0;
     int rc = 0;
     pthread_mutex_lock(&s->mu);
     while (job->state == ORFEAS_JOB_QUEUED || job->state == ORFEAS_JOB_RUNNING) {
@@ -122,11 +97,11 @@ int orfeas_job_wait(orfeas_job *job, int timeout_ms)
             pthread_cond_wait(&s->done, &s->mu);
             continue;
         }
-        if (orfeas_sched_mono_ms() >= deadline) {
+        if (orfeas_clock_mono_ms() >= deadline) {
             rc = ORFEAS_ETIMEOUT;
             break;
         }
-        struct timespec ts = orfeas_sched_mono_abs(deadline);
+        struct timespec ts = orfeas_clock_mono_at(deadline);
         pthread_cond_timedwait(&s->done, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);

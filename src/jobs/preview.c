@@ -86,7 +86,7 @@ int orfeas_sched_previews_make(orfeas_scheduler *s, const orfeas_job_request *re
         p->req.local = 1;
         p->state = ORFEAS_JOB_QUEUED;
         p->stage = "queued";
-        p->created = orfeas_sched_unix_s();
+        p->created = orfeas_clock_unix_s();
         out[i] = p;
     }
     inputs_unref(in);

@@ -137,7 +137,7 @@ int orfeas_scheduler_submit_stream(orfeas_scheduler *s, orfeas_job_request *req,
         orfeas_sched_job_init(job, s, id);
         job->req = *req;
         memset(req, 0, sizeof *req);
-        job->created = orfeas_sched_unix_s();
+        job->created = orfeas_clock_unix_s();
         job->pinned = 1;
         atomic_fetch_add(&s->refs, 1);
         orfeas_sched_table_insert(s, job);

@@ -167,7 +167,7 @@ static int submit(orfeas_scheduler *s, orfeas_job_request *req, int pinned, orfe
     orfeas_sched_job_init(job, s, NULL); /* the table's reference */
     job->state = ORFEAS_JOB_QUEUED;
     job->stage = "queued";
-    job->created = orfeas_sched_unix_s();
+    job->created = orfeas_clock_unix_s();
     job->interest = 1;
     job->pinned = pinned;
     /* Durable before it is accepted: nothing answered 202 is lost. */
@@ -351,9 +351,9 @@ void orfeas_scheduler_destroy(orfeas_scheduler *s, int grace_s)
         orfeas_sched_set_error(job, ORFEAS_ECANCELLED, "server shutting down");
         orfeas_sched_finish_locked(s, job, ORFEAS_JOB_CANCELLED, &evicted);
     }
-    double deadline = orfeas_sched_mono_ms() + (grace_s > 0 ? grace_s * 1e3 : 0);
-    while (s->running + s->previews_running > 0 && orfeas_sched_mono_ms() < deadline) {
-        struct timespec ts = orfeas_sched_mono_abs(deadline);
+    double deadline = orfeas_clock_mono_ms() + (grace_s > 0 ? grace_s * 1e3 : 0);
+    while (s->running + s->previews_running > 0 && orfeas_clock_mono_ms() < deadline) {
+        struct timespec ts = orfeas_clock_mono_at(deadline);
         pthread_cond_timedwait(&s->done, &s->mu, &ts);
     }
     for (int i = 0; i < s->nthreads; i++)

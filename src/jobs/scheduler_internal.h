@@ -21,6 +21,7 @@
 #define ORFEAS_JOBS_SCHEDULER_INTERNAL_H
 
 #include "jobs/scheduler.h"
+#include "core/clock.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -103,9 +104,6 @@ struct orfeas_scheduler {
 };
 
 /* --- job.c --- */
-double orfeas_sched_mono_ms(void);
-double orfeas_sched_unix_s(void);
-struct timespec orfeas_sched_mono_abs(double at_ms);
 /* Drops a reference on the shared state; the last one frees it. */
 void orfeas_sched_unref(orfeas_scheduler *s);
 /* A new job's fixed part: the table's reference, no cancel, s; id copied

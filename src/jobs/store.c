@@ -4,6 +4,7 @@
  * files exist. synchronous=FULL: a 202 means the job survives power loss
  * too, not only a process crash. */
 #include "jobs/store.h"
+#include "core/fs.h"
 #include "cache/key.h"
 
 #include <errno.h>
@@ -38,19 +39,11 @@ static int sql_error(orfeas_store *st, int rc, const char *what)
     return rc == SQLITE_FULL ? ORFEAS_ENOSPACE : ORFEAS_EIO;
 }
 
+/* orfeas_mkdir_p's errno as the store reports it. */
 static int mkdir_p(const char *path)
 {
-    char buf[1200];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return ORFEAS_EINVAL;
-    for (char *p = buf + 1;; p++) {
-        if (*p && *p != '/') continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return errno == ENOSPC ? ORFEAS_ENOSPACE : ORFEAS_EIO;
-        if (!c) return 0;
-        *p = c;
-    }
+    int e = orfeas_mkdir_p(path);
+    return !e ? 0 : e == ENAMETOOLONG ? ORFEAS_EINVAL : e == ENOSPC ? ORFEAS_ENOSPACE : ORFEAS_EIO;
 }
 
 int orfeas_store_open(const char *data_dir, orfeas_store **out, char *err, size_t err_size)

@@ -69,7 +69,7 @@ void orfeas_sched_finish_locked(orfeas_scheduler *s, orfeas_job *job, orfeas_job
                                 orfeas_job **evicted)
 {
     job->state = state;
-    job->finished = orfeas_sched_unix_s();
+    job->finished = orfeas_clock_unix_s();
     job->stage = "done";
     if (state == ORFEAS_JOB_COMPLETED) job->progress = 100;
     if (job->parent) {

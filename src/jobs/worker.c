@@ -54,7 +54,7 @@ static int on_progress(void *userdata, orfeas_stage stage, double percent)
     job->stage =
         stage + 1 < ORFEAS_STAGE_COUNT_ ? orfeas_stage_name((orfeas_stage)(stage + 1)) : "export";
     /* The watchdog cancels too; this catches a deadline between its ticks. */
-    if (job->deadline_ms > 0 && orfeas_sched_mono_ms() >= job->deadline_ms) {
+    if (job->deadline_ms > 0 && orfeas_clock_mono_ms() >= job->deadline_ms) {
         job->timed_out = 1;
         atomic_store(&job->cancel, 1);
     }
@@ -98,7 +98,7 @@ static int store_step(orfeas_scheduler *s, orfeas_job *job, const orfeas_result_
                       const orfeas_buffer *result, orfeas_generate_stats *stats)
 {
     if (!s->config.store || job->parent) return 0;
-    int err = orfeas_store_job_completed(s->config.store, job->id, orfeas_sched_unix_s(), meta,
+    int err = orfeas_store_job_completed(s->config.store, job->id, orfeas_clock_unix_s(), meta,
                                          result->data, result->size);
     if (err)
         snprintf(stats->error_detail, sizeof stats->error_detail, "storing the result: %s",
@@ -146,7 +146,7 @@ static orfeas_job_state settle_step(orfeas_scheduler *s, orfeas_job *job, int er
         orfeas_sched_set_error(job, err, stats->error_detail);
         state = ORFEAS_JOB_FAILED;
     }
-    *ms = (orfeas_sched_unix_s() - job->started) * 1e3;
+    *ms = (orfeas_clock_unix_s() - job->started) * 1e3;
     pthread_mutex_unlock(&s->mu);
     return state;
 }
@@ -238,9 +238,9 @@ static void *worker_main(void *arg)
         orfeas_sched_queue_remove(s, job);
         orfeas_job_ref(job);
         job->state = ORFEAS_JOB_RUNNING;
-        job->started = orfeas_sched_unix_s();
+        job->started = orfeas_clock_unix_s();
         job->stage = orfeas_stage_name(ORFEAS_STAGE_DECODE);
-        job->deadline_ms = s->timeout_ms > 0 ? orfeas_sched_mono_ms() + s->timeout_ms : 0;
+        job->deadline_ms = s->timeout_ms > 0 ? orfeas_clock_mono_ms() + s->timeout_ms : 0;
         if (job->parent)
             s->previews_running++;
         else
@@ -269,7 +269,7 @@ static void *watchdog_main(void *arg)
     orfeas_scheduler *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stopping) {
-        double now = orfeas_sched_mono_ms(), next = now + 1000;
+        double now = orfeas_clock_mono_ms(), next = now + 1000;
         for (int i = 0; i < s->nthreads; i++) {
             orfeas_job *job = s->slots[i];
             if (!job || job->deadline_ms <= 0) continue;
@@ -283,7 +283,7 @@ static void *watchdog_main(void *arg)
                 next = job->deadline_ms;
             }
         }
-        struct timespec ts = orfeas_sched_mono_abs(next);
+        struct timespec ts = orfeas_clock_mono_at(next);
         pthread_cond_timedwait(&s->watch, &s->mu, &ts);
     }
     pthread_mutex_unlock(&s->mu);

@@ -7,6 +7,7 @@
  * group lives) may go as soon as it has handed out the results. Groups of
  * different sizes run independently, concurrently. */
 #include "nn/depth_internal.h"
+#include "core/clock.h"
 #include "nn/depth_model.h"
 #include "orfeas/error.h"
 #include "orfeas/log.h"
@@ -95,14 +96,6 @@ void orfeas_depth_batch_stats_get(const orfeas_depth_model *m, orfeas_depth_batc
     pthread_mutex_unlock(&b->lock);
 }
 
-static void deadline_after(struct timespec *ts, double ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    long ns = ts->tv_nsec + (long)(ms * 1e6);
-    ts->tv_sec += ns / 1000000000L;
-    ts->tv_nsec = ns % 1000000000L;
-}
-
 /* The leader's part: the group is closed; runs it and hands out results. */
 static void run_group(const orfeas_depth_model *m, nn_depth_batcher *b, batch_group *g)
 {
@@ -158,8 +151,7 @@ int nn_depth_run_shared(const orfeas_depth_model *m, const float *chw, int h, in
     if (g.max > 1 && b->window_ms > 0) {
         g.next = b->open;
         b->open = &g;
-        struct timespec until;
-        deadline_after(&until, b->window_ms);
+        struct timespec until = orfeas_clock_deadline_ms(b->window_ms);
         while (g.count < g.max)
             if (pthread_cond_timedwait(&b->cond, &b->lock, &until) != 0) break; /* window over */
         batch_group **link = &b->open;

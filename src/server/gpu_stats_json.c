@@ -1,6 +1,7 @@
 /* The GPU stats object: the VRAM manager's snapshot (orfeas_vram_stats)
  * and the device's telemetry as JSON. */
 #include "server/gpu_stats_json.h"
+#include "core/clock.h"
 #include "orfeas/error.h"
 
 #include <cjson/cJSON.h>
@@ -11,16 +12,6 @@
 #include <time.h>
 
 #define GB 1e9
-
-static void iso8601_now(char *buf, size_t size)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    struct tm tm;
-    gmtime_r(&ts.tv_sec, &tm);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
-}
 
 int orfeas_gpu_stats_json(orfeas_vram *vram, double model_size_gb, uint32_t queue_depth,
                           double sample_size_mb, char **json_out)
@@ -41,7 +32,7 @@ int orfeas_gpu_stats_json(orfeas_vram *vram, double model_size_gb, uint32_t queu
         orfeas_batch_size_formula((double)st.free_bytes / GB, model_size_gb,
                                   (double)st.cache_reserve_bytes / GB, queue_depth, sample_size_mb);
     char stamp[80];
-    iso8601_now(stamp, sizeof stamp);
+    orfeas_clock_iso8601(stamp, sizeof stamp);
 
     cJSON *root = cJSON_CreateObject();
     cJSON *gpu = cJSON_CreateObject();

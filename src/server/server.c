@@ -1,6 +1,7 @@
 /* The daemon: accept, buffer the body within limits, authenticate, route,
  * log one line per request, and shut down gracefully. */
 #include "server/server_internal.h"
+#include "core/fs.h"
 #include "cache/cache.h"
 #include "cache/key.h"
 #include "jobs/store.h"
@@ -17,13 +18,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
-
-double server_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
 
 /* The scheduler's runs into the metrics (jobs sits below the server). */
 static void observe_generation(void *ud, const orfeas_generate_stats *stats, int err)
@@ -151,7 +145,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->method = method;
         r->url = url;
         r->route = "unmatched";
-        r->start_ms = server_now_ms();
+        r->start_ms = orfeas_clock_mono_ms();
         *con_cls = r;
         /* Refuse a declared oversize body before reading any of it. */
         const char *length =
@@ -188,7 +182,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     orfeas_server *s = cls;
     request *r = *con_cls;
     if (!r) return;
-    double ms = server_now_ms() - r->start_ms;
+    double ms = orfeas_clock_mono_ms() - r->start_ms;
     int status = r->status ? r->status : 499; /* the client went away first */
     if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && !r->status) status = 499;
     orfeas_metrics_request(s->metrics, r->route, status, ms / 1e3);
@@ -238,21 +232,6 @@ static int bind_address(const orfeas_server_config *c, struct sockaddr_storage *
     return ORFEAS_EINVAL;
 }
 
-/* mkdir -p; 0 or errno. */
-static int make_dirs(const char *path)
-{
-    char buf[1024];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) return ENAMETOOLONG;
-    for (char *p = buf + 1;; p++) {
-        if (*p && *p != '/') continue;
-        char c = *p;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return errno;
-        if (!c) return 0;
-        *p = c;
-    }
-}
-
 /* --redis: this node joins the others (src/cluster). */
 static int start_cluster(orfeas_server *s, char *err, size_t err_size)
 {
@@ -297,7 +276,7 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
         snprintf(err, err_size, "--host: '%s' is not an IPv4 or IPv6 address", config->host);
         return ORFEAS_EINVAL;
     }
-    int dir_err = make_dirs(config->data_dir);
+    int dir_err = orfeas_mkdir_p(config->data_dir);
     if (dir_err) {
         snprintf(err, err_size, "--data-dir: cannot create %s: %s", config->data_dir,
                  strerror(dir_err));
@@ -407,9 +386,7 @@ int orfeas_server_start(const orfeas_server_config *config, orfeas_server **out,
             return rc;
         }
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s->started_at = ts.tv_sec + ts.tv_nsec / 1e9;
+    s->started_at = orfeas_clock_unix_s();
     atomic_store(&s->state, SERVER_RUNNING);
     *out = s;
     return 0;

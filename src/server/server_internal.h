@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include "jobs/scheduler.h"
+#include "core/clock.h"
 #include "server/metrics.h"
 #include "server/server.h"
 
@@ -69,8 +70,6 @@ void json_escape(const char *in, char *out, size_t size);
 /* Query-string value or NULL. */
 const char *request_query(request *r, const char *name);
 const char *request_header(request *r, const char *name);
-
-double server_now_ms(void);
 
 /* Handlers (src/server/handlers/). */
 enum MHD_Result handle_health(request *r, const char *param);

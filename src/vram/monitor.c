@@ -29,8 +29,7 @@ static void *monitor_main(void *arg)
         pthread_mutex_unlock(&v->lock);
         monitor_check(v);
         pthread_mutex_lock(&v->lock);
-        struct timespec until;
-        vram_deadline_after(&until, v->monitor_interval_s);
+        struct timespec until = orfeas_clock_deadline_ms(v->monitor_interval_s * 1e3);
         while (!v->monitor_stop) {
             if (pthread_cond_timedwait(&v->monitor_wake, &v->lock, &until) == ETIMEDOUT) break;
         }

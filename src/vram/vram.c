@@ -44,18 +44,6 @@ const char *orfeas_precision_name(orfeas_precision precision)
     return "unknown";
 }
 
-void vram_deadline_after(struct timespec *ts, double seconds)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    double whole = floor(seconds);
-    ts->tv_sec += (time_t)whole;
-    ts->tv_nsec += (long)((seconds - whole) * 1e9);
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec += 1;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static int timespec_before(const struct timespec *a, const struct timespec *b)
 {
     return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
@@ -341,7 +329,7 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
     if (cancel && *cancel) return ORFEAS_ECANCELLED;
 
     struct timespec deadline = {0, 0};
-    if (timeout_ms >= 0) vram_deadline_after(&deadline, timeout_ms / 1000.0);
+    if (timeout_ms >= 0) deadline = orfeas_clock_deadline_ms(timeout_ms);
 
     vram_waiter self = {.bytes = bytes, .next = NULL};
     pthread_mutex_lock(&vram->lock);
@@ -360,7 +348,7 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
         }
         struct timespec until;
         if (cancel) {
-            vram_deadline_after(&until, CANCEL_POLL_MS / 1000.0);
+            until = orfeas_clock_deadline_ms(CANCEL_POLL_MS);
             if (timeout_ms >= 0 && timespec_before(&deadline, &until)) until = deadline;
         } else {
             until = deadline;
@@ -369,8 +357,7 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
                       ? pthread_cond_timedwait(&vram->admit, &vram->lock, &until)
                       : pthread_cond_wait(&vram->admit, &vram->lock);
         if (wrc == ETIMEDOUT && timeout_ms >= 0 && !head_fits(vram, &self)) {
-            struct timespec now;
-            clock_gettime(CLOCK_MONOTONIC, &now);
+            struct timespec now = orfeas_clock_deadline_ms(0);
             if (!timespec_before(&now, &deadline)) {
                 rc = ORFEAS_EBUSY;
                 break;

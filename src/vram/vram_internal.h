@@ -3,6 +3,7 @@
 #define ORFEAS_VRAM_INTERNAL_H
 
 #include "orfeas/vram.h"
+#include "core/clock.h"
 
 #include <pthread.h>
 #include <time.h>
@@ -41,7 +42,6 @@ struct orfeas_vram {
 };
 
 /* CLOCK_MONOTONIC now + seconds, for the condition variables. */
-void vram_deadline_after(struct timespec *ts, double seconds);
 int vram_monitor_start(orfeas_vram *vram);
 void vram_monitor_stop(orfeas_vram *vram);
 

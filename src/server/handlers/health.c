@@ -41,15 +41,13 @@ enum MHD_Result handle_health(request *r, const char *param)
     const char *name = state == SERVER_RUNNING    ? (degraded ? "degraded" : "ok")
                        : state == SERVER_DRAINING ? "draining"
                                                   : "starting";
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     char body[1400];
     snprintf(body, sizeof body,
              "{\"status\":\"%s\",\"version\":\"%s\",\"device\":\"%s\",\"backend\":\"%s\","
              "\"uptime_s\":%.1f,\"queue_depth\":%u%s}",
              name, ORFEAS_ENGINE_VERSION, s->device->name, orfeas_device_kind_name(s->device->kind),
-             ts.tv_sec + ts.tv_nsec / 1e9 - s->started_at,
-             orfeas_scheduler_queue_depth(s->scheduler), cluster);
+             orfeas_clock_unix_s() - s->started_at, orfeas_scheduler_queue_depth(s->scheduler),
+             cluster);
     if (state != SERVER_RUNNING) {
         const char *retry[] = {"Retry-After", "5", NULL};
         return respond_bytes(r, 503, "application/json", body, strlen(body), retry);

@@ -118,7 +118,7 @@ static int level_line(stream *st, int index, uint32_t resolution, uint32_t trian
              "{\"stage\":%d,\"stages\":%d,\"quality\":%d,\"progress\":%.1f,\"resolution\":%u,"
              "\"format\":\"glb\",\"triangles\":%u,\"elapsed_ms\":%.1f,\"data\":\"",
              index + 1, st->count, st->levels[index], 100.0 * (index + 1) / st->count, resolution,
-             triangles, server_now_ms() - st->start_ms);
+             triangles, orfeas_clock_mono_ms() - st->start_ms);
     if (job_id) snprintf(tail, sizeof tail, "\",\"final\":true,\"job_id\":\"%s\"}", job_id);
     return set_line(st, head, glb, glb_size, tail);
 }
