@@ -34,6 +34,7 @@ PUBLIC='
 error core
 log core
 params core
+buffer core
 device device
 vram vram
 image image

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "orfeas/mesh.h"
+#include "orfeas/buffer.h"
 #include "orfeas/params.h" /* orfeas_format */
 
 #ifdef __cplusplus
@@ -20,17 +21,6 @@ int orfeas_format_parse(const char *name, orfeas_format *out);
 int orfeas_format_from_path(const char *path, orfeas_format *out);
 const char *orfeas_format_name(orfeas_format format);
 const char *orfeas_format_mime(orfeas_format format);
-
-/* A growable byte buffer the caller owns. */
-typedef struct orfeas_buffer {
-    uint8_t *data;
-    size_t size;
-    size_t capacity;
-} orfeas_buffer;
-
-int orfeas_buffer_reserve(orfeas_buffer *buf, size_t extra);
-int orfeas_buffer_append(orfeas_buffer *buf, const void *bytes, size_t size);
-void orfeas_buffer_free(orfeas_buffer *buf);
 
 /* Serialises the mesh; colours are written when the mesh has them and
  * with_colors is set (STL never carries colours). out is reset first. */

@@ -12,6 +12,7 @@
 #include "orfeas/vram.h"
 #include "orfeas/engine.h"
 #include "orfeas/thumbnail.h"
+#include "orfeas/buffer.h"
 #include "orfeas/blas.h"
 
 #endif

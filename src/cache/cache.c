@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/fs.h"
 #include "cache/key.h"
+#include "cache/sha256.h"
 
 #include <dirent.h>
 #include <errno.h>

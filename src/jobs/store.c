@@ -5,7 +5,7 @@
  * too, not only a process crash. */
 #include "jobs/store.h"
 #include "core/fs.h"
-#include "cache/key.h"
+#include "cache/sha256.h"
 
 #include <errno.h>
 #include <fcntl.h>

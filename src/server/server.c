@@ -3,7 +3,7 @@
 #include "server/server_internal.h"
 #include "core/fs.h"
 #include "cache/cache.h"
-#include "cache/key.h"
+#include "cache/sha256.h"
 #include "jobs/store.h"
 #include "orfeas/depth.h"
 #include "cluster/cluster.h"

@@ -1,5 +1,5 @@
-/* Growable byte buffer used by every exporter. */
-#include "orfeas/export.h"
+/* Growable byte buffer (include/orfeas/buffer.h). */
+#include "orfeas/buffer.h"
 #include "orfeas/error.h"
 
 #include <stdint.h>
