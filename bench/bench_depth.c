@@ -84,7 +84,7 @@ static int bench_cuda(bench *b, const orfeas_depth_model *m)
 {
     nn_depth_cuda *d;
     double t0 = now_s();
-    int rc = nn_depth_cuda_upload(m, 0, &d);
+    int rc = orfeas_nn_depth_cuda_upload(m, 0, &d);
     if (rc) {
         fprintf(stderr, "bench_depth: cuda upload failed: %s\n", orfeas_strerror(rc));
         return 1;
@@ -92,23 +92,24 @@ static int bench_cuda(bench *b, const orfeas_depth_model *m)
     double upload = now_s() - t0;
     /* Warm-up: the pool's first blocks, cuBLAS's kernels. */
     t0 = now_s();
-    rc = nn_depth_cuda_run(d, b->x, b->size, b->size, b->out);
+    rc = orfeas_nn_depth_cuda_run(d, b->x, b->size, b->size, b->out);
     double first = now_s() - t0;
     double best = INFINITY;
     for (int r = 0; r < b->reps && !rc; r++) {
         t0 = now_s();
-        rc = nn_depth_cuda_run(d, b->x, b->size, b->size, b->out);
+        rc = orfeas_nn_depth_cuda_run(d, b->x, b->size, b->size, b->out);
         best = fmin(best, now_s() - t0);
     }
     if (rc) {
         fprintf(stderr, "bench_depth: cuda run failed: %s\n", orfeas_strerror(rc));
-        nn_depth_cuda_free(d);
+        orfeas_nn_depth_cuda_free(d);
         return 1;
     }
-    row(b, orfeas_depth_model_precision(m), "cuda", "-", best, nn_depth_cuda_resident_bytes(d));
+    row(b, orfeas_depth_model_precision(m), "cuda", "-", best,
+        orfeas_nn_depth_cuda_resident_bytes(d));
     printf("      (cuda: upload %.0f ms, first run %.1f ms, activations %.1f MiB)\n", upload * 1e3,
-           first * 1e3, nn_depth_cuda_last_run_bytes(d) / 1048576.0);
-    nn_depth_cuda_free(d);
+           first * 1e3, orfeas_nn_depth_cuda_last_run_bytes(d) / 1048576.0);
+    orfeas_nn_depth_cuda_free(d);
     return 0;
 }
 
@@ -138,7 +139,7 @@ int main(int argc, char **argv)
     }
     if (cuda) {
         char why[256];
-        if (!nn_depth_cuda_available(why, sizeof why)) {
+        if (!orfeas_nn_depth_cuda_available(why, sizeof why)) {
             fprintf(stderr, "bench_depth: cuda not available: %s\n", why);
             return 1;
         }
@@ -149,7 +150,7 @@ int main(int argc, char **argv)
     if (!x || !ref || !out) return 1;
     uint64_t st = 7;
     for (size_t i = 0; i < 3 * n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
     bench b = {size, reps, n, x, ref, out, 0};
     printf("Depth Anything V2 Small, %dx%d input, %s weights, best of %d runs\n", size, size,
            weights ? weights : "seeded random", reps);

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
     if (!x || !out || !ref) return 1;
     uint64_t st = 7;
     for (size_t i = 0; i < (size_t)max_b * 3 * n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
     printf("Depth Anything V2 Small, batches of %dx%d inputs, %s weights, best of %d rounds\n",
            size, size, weights ? weights : "seeded random", reps);
     orfeas_depth_model *models[3];
@@ -106,12 +106,12 @@ int main(int argc, char **argv)
                 if (r == 0 && orfeas_depth_run(m, x, size, size, ref)) return 1;
                 for (int bi = 0; bi < nb; bi++) {
                     int b = batches[bi];
-                    size_t live = nn_alloc_live();
-                    nn_alloc_reset_peak();
+                    size_t live = orfeas_nn_alloc_live();
+                    orfeas_nn_alloc_reset_peak();
                     double t0 = now_s();
                     if (orfeas_depth_run_batch(m, x, b, size, size, out) != 0) return 1;
                     best[p][threads - 1][bi] = fmin(best[p][threads - 1][bi], now_s() - t0);
-                    peak[p][threads - 1][bi] = nn_alloc_peak() - live;
+                    peak[p][threads - 1][bi] = orfeas_nn_alloc_peak() - live;
                     /* Image 0 of the batch is the reference input: same bits. */
                     if (r == 0 && memcmp(out, ref, n * sizeof(float)) != 0) {
                         fprintf(stderr, "bench_depth_batch: batch %d differs from a single run\n",

@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     orfeas_job_request req;
     char err[256];
-    int rc = request_params_parse(&in, &req, err, sizeof err);
+    int rc = orfeas_request_params_parse(&in, &req, err, sizeof err);
     if (strlen(err) >= sizeof err) abort();
     if (rc == 0) {
         char why[256];

@@ -11,17 +11,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     nn_st_file f;
     char err[256];
-    int rc = nn_st_parse(data, size, &f, err, sizeof(err));
+    int rc = orfeas_nn_st_parse(data, size, &f, err, sizeof(err));
     if (rc == 0) {
         for (size_t i = 0; i < f.count; i++) {
             const nn_st_tensor *t = &f.tensors[i];
             if (t->begin > t->end || t->end > f.data_len) abort();
-            if (nn_st_find(&f, t->name) != t) abort();
+            if (orfeas_nn_st_find(&f, t->name) != t) abort();
             /* Touch every byte through the converter. */
             if (t->numel && t->numel <= (1u << 20)) {
                 float *tmp = malloc(t->numel * sizeof(float));
                 if (tmp) {
-                    nn_st_to_f32(&f, t, tmp);
+                    orfeas_nn_st_to_f32(&f, t, tmp);
                     free(tmp);
                 }
             }
@@ -29,6 +29,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (f.tensors || f.count) {
         abort();
     }
-    nn_st_free(&f);
+    orfeas_nn_st_free(&f);
     return 0;
 }

@@ -67,14 +67,14 @@ static void sleep_ms(int ms)
     } while (0)
 
 /* ------------------------------------------------------------------ */
-/* 1. redis_url_parse                                                   */
+/* 1. orfeas_redis_url_parse                                                   */
 
 static void url_ok(const char *text, const char *host, int port, int db, const char *user,
                    const char *password)
 {
     redis_url u;
     char err[256] = "";
-    int rc = redis_url_parse(text, &u, err, sizeof err);
+    int rc = orfeas_redis_url_parse(text, &u, err, sizeof err);
     CHECKF(rc == 0, "%s: rc %d (%s)", text, rc, err);
     if (rc) return;
     CHECKF(strcmp(u.host, host) == 0, "%s: host '%s', want '%s'", text, u.host, host);
@@ -90,7 +90,7 @@ static void url_bad(const char *text, const char *about)
 {
     redis_url u;
     char err[256] = "";
-    int rc = redis_url_parse(text, &u, err, sizeof err);
+    int rc = orfeas_redis_url_parse(text, &u, err, sizeof err);
     CHECKF(rc == ORFEAS_EINVAL, "%s: rc %d, want EINVAL", text ? text : "(null)", rc);
     CHECKF(err[0] && strstr(err, about), "%s: reason '%s' should mention '%s'",
            text ? text : "(null)", err, about);

@@ -5,6 +5,10 @@
 # defines (an upward reference, from the engine into cache/jobs/cluster/
 # server). The service archive must show those libraries' symbols, so the
 # check is known to see them.
+# And every global symbol either library defines is orfeas_-prefixed (C++
+# names demangled: the CUDA code's namespace is orfeas_dc), but for what the
+# toolchain generates: nvcc's host stubs of our kernels, the C++ runtime's
+# DW.ref.__gxx_personality_v0.
 # Usage: test_libs.sh NM LIBORFEAS.a LIBORFEAS_SERVICE.a
 set -u
 nm_tool="$1" engine="$2" service="$3"
@@ -45,9 +49,14 @@ for prefix in MHD_ sqlite3_ redis EVP_; do
     grep -q "^$prefix" <<<"$service_u" || fail "control: liborfeas_service shows no $prefix* symbol"
 done
 
+unprefixed="$(printf '%s\n%s\n' "$engine_d" "$service_d" | c++filt | grep -v '^orfeas_' |
+    grep -vE '^DW\.ref\.__gxx_personality_v0$|^__device_stub__Z.*orfeas_dc' || true)"
+[ -z "$unprefixed" ] || fail "global symbols without the orfeas_ prefix:"$'\n'"$unprefixed"
+
 if [ "$failures" -ne 0 ]; then
     echo "libs_engine_deps: $failures failure(s)" >&2
     exit 1
 fi
 echo "libs_engine_deps: liborfeas ($(wc -l <<<"$engine_u") undefined symbols) needs none of" \
-    "MHD, SQLite, hiredis, OpenSSL or liborfeas_service"
+    "MHD, SQLite, hiredis, OpenSSL or liborfeas_service;" \
+    "$(printf '%s\n%s\n' "$engine_d" "$service_d" | wc -l) global symbols, all orfeas_-prefixed"

@@ -2,7 +2,7 @@
  *
  * - orfeas_depth_activation_bytes against the real peak of the forward pass,
  *   measured by the nn runtime's counting allocator (every buffer of the
- *   pass goes through nn_alloc): an upper bound, and at most 2x the peak,
+ *   pass goes through orfeas_nn_alloc): an upper bound, and at most 2x the peak,
  *   at several sizes, batch sizes and precisions; sub-additive in the
  *   batch; orfeas_depth_infer_bytes likewise for orfeas_depth_infer_rgba.
  * - orfeas_depth_run_batch gives each image bit-for-bit what
@@ -32,7 +32,7 @@ static float *input(uint64_t seed, int batch, int h, int w)
     REQUIRE(x);
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
     return x;
 }
 
@@ -40,11 +40,11 @@ static float *input(uint64_t seed, int batch, int h, int w)
 static size_t measure(const orfeas_depth_model *m, const float *x, int batch, int h, int w,
                       float *out)
 {
-    size_t before = nn_alloc_live();
-    nn_alloc_reset_peak();
+    size_t before = orfeas_nn_alloc_live();
+    orfeas_nn_alloc_reset_peak();
     REQUIRE(orfeas_depth_run_batch(m, x, batch, h, w, out) == 0);
-    CHECK(nn_alloc_live() == before); /* every buffer released, with its size */
-    return nn_alloc_peak() - before;
+    CHECK(orfeas_nn_alloc_live() == before); /* every buffer released, with its size */
+    return orfeas_nn_alloc_peak() - before;
 }
 
 static void test_activation_estimate(orfeas_depth_model *const models[3])
@@ -97,7 +97,7 @@ static uint8_t *image(uint32_t w, uint32_t h, uint32_t seed)
     REQUIRE(px);
     uint64_t st = seed;
     for (size_t i = 0; i < (size_t)w * h * 4; i++)
-        px[i] = (uint8_t)(nn_splitmix64(&st) >> 56);
+        px[i] = (uint8_t)(orfeas_nn_splitmix64(&st) >> 56);
     return px;
 }
 
@@ -113,11 +113,11 @@ static void test_infer_estimate(const orfeas_depth_model *m)
         uint8_t *px = image(w, h, (uint32_t)i + 5);
         float *out = malloc((size_t)w * h * sizeof(float));
         REQUIRE(out);
-        size_t before = nn_alloc_live();
-        nn_alloc_reset_peak();
+        size_t before = orfeas_nn_alloc_live();
+        orfeas_nn_alloc_reset_peak();
         REQUIRE(orfeas_depth_infer_rgba(m, px, w, h, (size_t)w * 4, out) == 0);
-        CHECK(nn_alloc_live() == before);
-        size_t got = nn_alloc_peak() - before;
+        CHECK(orfeas_nn_alloc_live() == before);
+        size_t got = orfeas_nn_alloc_peak() - before;
         size_t est = orfeas_depth_infer_bytes(w, h, orfeas_depth_model_precision(m));
         int nh, nw;
         REQUIRE(orfeas_depth_input_size(w, h, &nh, &nw) == 0);

@@ -78,7 +78,7 @@ static float *input(uint64_t seed, int h, int w)
     REQUIRE(x);
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
     return x;
 }
 
@@ -94,29 +94,29 @@ static void check_vs_cpu(const char *what, orfeas_depth_precision p, const float
     REQUIRE(cpu && gpu && again);
     REQUIRE(orfeas_depth_run(m, x, h, w, cpu) == 0);
     nn_depth_cuda *d = NULL;
-    int rc = nn_depth_cuda_upload(m, 0, &d);
+    int rc = orfeas_nn_depth_cuda_upload(m, 0, &d);
     REQUIRE(rc == 0 && d);
-    CHECK(nn_depth_cuda_precision(d) == p);
-    CHECKF(nn_depth_cuda_resident_bytes(d) == orfeas_depth_resident_bytes(m),
-           "%s: resident %zu on the device, %zu on the host", what, nn_depth_cuda_resident_bytes(d),
-           orfeas_depth_resident_bytes(m));
+    CHECK(orfeas_nn_depth_cuda_precision(d) == p);
+    CHECKF(orfeas_nn_depth_cuda_resident_bytes(d) == orfeas_depth_resident_bytes(m),
+           "%s: resident %zu on the device, %zu on the host", what,
+           orfeas_nn_depth_cuda_resident_bytes(d), orfeas_depth_resident_bytes(m));
     /* The device copy is independent of the host model. */
     orfeas_depth_free(m);
-    rc = nn_depth_cuda_run(d, x, h, w, gpu);
-    CHECKF(rc == 0, "%s: nn_depth_cuda_run: %s", what, orfeas_strerror(rc));
+    rc = orfeas_nn_depth_cuda_run(d, x, h, w, gpu);
+    CHECKF(rc == 0, "%s: orfeas_nn_depth_cuda_run: %s", what, orfeas_strerror(rc));
     if (rc == 0) {
         stats s = compare(gpu, cpu, hw);
         const char *pn = orfeas_depth_precision_name(p);
         printf("%-12s %-4s cuda vs cpu: max abs %.3g (%.3g of range %.3g), mean abs %.3g, "
                "corr %.9f; activations %.1f MiB\n",
                what, pn, s.max_abs, s.max_abs / s.range, s.range, s.mean_abs, s.corr,
-               nn_depth_cuda_last_run_bytes(d) / 1048576.0);
+               orfeas_nn_depth_cuda_last_run_bytes(d) / 1048576.0);
         CHECKF(s.max_abs <= 1e-3 * s.range, "%s %s: max abs %g, range %g", what, pn, s.max_abs,
                s.range);
         CHECKF(s.mean_abs <= 1e-5 * s.range, "%s %s: mean abs %g, range %g", what, pn, s.mean_abs,
                s.range);
         CHECKF(s.corr >= 0.9999999, "%s %s: correlation %.9f", what, pn, s.corr);
-        CHECK(nn_depth_cuda_last_run_bytes(d) > 0);
+        CHECK(orfeas_nn_depth_cuda_last_run_bytes(d) > 0);
         if (cpu32 && p != ORFEAS_DEPTH_FP32) {
             stats t = compare(gpu, cpu32, hw);
             double bound = p == ORFEAS_DEPTH_FP16 ? 8e-3 : 4e-2;
@@ -125,13 +125,13 @@ static void check_vs_cpu(const char *what, orfeas_depth_precision p, const float
             CHECKF(t.max_abs <= bound, "%s %s vs fp32: max abs %g", what, pn, t.max_abs);
         }
         /* Same device, same sizes: the same bits. */
-        REQUIRE(nn_depth_cuda_run(d, x, h, w, again) == 0);
+        REQUIRE(orfeas_nn_depth_cuda_run(d, x, h, w, again) == 0);
         CHECKF(memcmp(gpu, again, hw * sizeof(float)) == 0, "%s %s: two runs differ", what, pn);
     }
     float dummy[1];
-    CHECK(nn_depth_cuda_run(d, dummy, 13, 14, dummy) == ORFEAS_EINVAL);
-    CHECK(nn_depth_cuda_run(d, dummy, 14, 14 * 129 * 129, dummy) == ORFEAS_EINVAL);
-    nn_depth_cuda_free(d);
+    CHECK(orfeas_nn_depth_cuda_run(d, dummy, 13, 14, dummy) == ORFEAS_EINVAL);
+    CHECK(orfeas_nn_depth_cuda_run(d, dummy, 14, 14 * 129 * 129, dummy) == ORFEAS_EINVAL);
+    orfeas_nn_depth_cuda_free(d);
     free(cpu);
     free(gpu);
     free(again);
@@ -157,11 +157,11 @@ static void check_golden_a(void)
     orfeas_depth_model *m;
     REQUIRE(orfeas_depth_load_random(42, ORFEAS_DEPTH_FP32, &m) == 0);
     nn_depth_cuda *d;
-    REQUIRE(nn_depth_cuda_upload(m, 0, &d) == 0);
+    REQUIRE(orfeas_nn_depth_cuda_upload(m, 0, &d) == 0);
     orfeas_depth_free(m);
     float *out = malloc(hw * sizeof(float));
     REQUIRE(out);
-    int rc = nn_depth_cuda_run(d, x, h, w, out);
+    int rc = orfeas_nn_depth_cuda_run(d, x, h, w, out);
     CHECKF(rc == 0, "case a: %s", orfeas_strerror(rc));
     if (rc == 0) {
         stats s = compare(out, ref, hw);
@@ -169,7 +169,7 @@ static void check_golden_a(void)
                s.max_abs, s.rms_rel);
         CHECK(s.max_abs <= 5e-5 && s.rms_rel <= 1e-5);
     }
-    nn_depth_cuda_free(d);
+    orfeas_nn_depth_cuda_free(d);
     free(out);
     free(ref);
     free(x);
@@ -180,17 +180,17 @@ int main(void)
     orfeas_log_set_handler(on_log, NULL);
     orfeas_log_set_level(ORFEAS_LOG_WARN);
     char why[256] = "";
-    if (!nn_depth_cuda_available(why, sizeof why)) {
+    if (!orfeas_nn_depth_cuda_available(why, sizeof why)) {
         /* The entry points must say "not there", not fail otherwise. */
         CHECK(why[0] != '\0');
         orfeas_depth_model *m;
         REQUIRE(orfeas_depth_load_random(42, ORFEAS_DEPTH_INT8, &m) == 0);
         nn_depth_cuda *d = (nn_depth_cuda *)1;
         orfeas_log_set_level(ORFEAS_LOG_OFF);
-        CHECK(nn_depth_cuda_upload(m, 0, &d) == ORFEAS_ENOTFOUND);
+        CHECK(orfeas_nn_depth_cuda_upload(m, 0, &d) == ORFEAS_ENOTFOUND);
         CHECK(d == NULL);
-        CHECK(nn_depth_cuda_resident_bytes(NULL) == 0);
-        nn_depth_cuda_free(NULL);
+        CHECK(orfeas_nn_depth_cuda_resident_bytes(NULL) == 0);
+        orfeas_nn_depth_cuda_free(NULL);
         orfeas_depth_free(m);
         if (testutil_failures) return testutil_finish("test_nn_cuda");
         printf("test_nn_cuda: skipped: no CUDA device (%s); nothing was compared\n", why);

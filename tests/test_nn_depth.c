@@ -51,7 +51,7 @@ static void input_for(uint64_t seed, float *x, size_t n)
 {
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
 }
 
 static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t seed,
@@ -68,7 +68,7 @@ static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t
         free(ref);
     }
     ctx cx = {.c = c};
-    REQUIRE(nn_depth_forward(m, x, h, w, out, on_tap, &cx) == 0);
+    REQUIRE(orfeas_nn_depth_forward(m, x, h, w, out, on_tap, &cx) == 0);
     CHECKF(cx.checked == expect_taps, "case %c: %d intermediates compared", c, cx.checked);
     char rel[64];
     snprintf(rel, sizeof(rel), "depth_golden/case_%c_out.f32", c);

@@ -57,7 +57,7 @@ int main(int argc, char **argv)
     REQUIRE(x);
     uint64_t st = 1002;
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)(nn_splitmix_signed(&st) * 2.0);
+        x[i] = (float)(orfeas_nn_splitmix_signed(&st) * 2.0);
 
     orfeas_depth_model *m32, *m;
     REQUIRE(orfeas_depth_load_random(42, ORFEAS_DEPTH_FP32, &m32) == 0);

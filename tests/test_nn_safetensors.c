@@ -26,8 +26,8 @@ static int parse_json(const char *json, size_t data_len, char *err)
     static uint8_t buf[4096];
     size_t n = build(buf, json, data_len);
     nn_st_file f;
-    int rc = nn_st_parse(buf, n, &f, err, 200);
-    nn_st_free(&f);
+    int rc = orfeas_nn_st_parse(buf, n, &f, err, 200);
+    orfeas_nn_st_free(&f);
     return rc;
 }
 
@@ -46,19 +46,20 @@ static void test_valid(void)
     memcpy(buf + 8 + jl, data, 14);
     nn_st_file f;
     char err[200] = "";
-    REQUIRE(nn_st_parse(buf, n, &f, err, sizeof(err)) == 0);
+    REQUIRE(orfeas_nn_st_parse(buf, n, &f, err, sizeof(err)) == 0);
     CHECK(f.count == 4);
     CHECK(strcmp(f.tensors[0].name, "a") == 0 && strcmp(f.tensors[3].name, "e") == 0);
-    const nn_st_tensor *a = nn_st_find(&f, "a"), *b = nn_st_find(&f, "b"), *c = nn_st_find(&f, "c");
-    REQUIRE(a && b && c && !nn_st_find(&f, "__metadata__") && !nn_st_find(&f, "z"));
+    const nn_st_tensor *a = orfeas_nn_st_find(&f, "a"), *b = orfeas_nn_st_find(&f, "b"),
+                       *c = orfeas_nn_st_find(&f, "c");
+    REQUIRE(a && b && c && !orfeas_nn_st_find(&f, "__metadata__") && !orfeas_nn_st_find(&f, "z"));
     float v[2];
-    nn_st_to_f32(&f, a, v);
+    orfeas_nn_st_to_f32(&f, a, v);
     CHECK(v[0] == 1.0f && v[1] == -2.0f);
-    nn_st_to_f32(&f, b, v);
+    orfeas_nn_st_to_f32(&f, b, v);
     CHECK(v[0] == 1.0f && v[1] == 0.5f);
-    nn_st_to_f32(&f, c, v);
+    orfeas_nn_st_to_f32(&f, c, v);
     CHECK(v[0] == 3.0f && c->ndim == 2 && c->numel == 1);
-    nn_st_free(&f);
+    orfeas_nn_st_free(&f);
 }
 
 static void test_malformed(void)
@@ -107,13 +108,15 @@ static void test_malformed(void)
     /* Header length beyond the file, truncated length, huge length. */
     uint8_t buf[64] = {0};
     nn_st_file f;
-    CHECK(nn_st_parse(buf, 4, &f, err, sizeof(err)) == ORFEAS_EINVAL);
+    CHECK(orfeas_nn_st_parse(buf, 4, &f, err, sizeof(err)) == ORFEAS_EINVAL);
     buf[0] = 100;
-    CHECK(nn_st_parse(buf, 64, &f, err, sizeof(err)) == ORFEAS_EINVAL && strstr(err, "exceeds"));
+    CHECK(orfeas_nn_st_parse(buf, 64, &f, err, sizeof(err)) == ORFEAS_EINVAL &&
+          strstr(err, "exceeds"));
     memset(buf, 0xff, 8);
-    CHECK(nn_st_parse(buf, 64, &f, err, sizeof(err)) == ORFEAS_EINVAL);
+    CHECK(orfeas_nn_st_parse(buf, 64, &f, err, sizeof(err)) == ORFEAS_EINVAL);
     CHECK(f.count == 0 && f.tensors == NULL);
-    CHECK(nn_st_load("/nonexistent/x.safetensors", &f, err, sizeof(err)) == ORFEAS_ENOTFOUND);
+    CHECK(orfeas_nn_st_load("/nonexistent/x.safetensors", &f, err, sizeof(err)) ==
+          ORFEAS_ENOTFOUND);
 }
 
 static void test_roundtrip(void)
@@ -125,24 +128,24 @@ static void test_roundtrip(void)
     int fd = mkstemp(path);
     REQUIRE(fd >= 0);
     close(fd);
-    REQUIRE(nn_st_write_f32(path, t, 2) == 0);
+    REQUIRE(orfeas_nn_st_write_f32(path, t, 2) == 0);
     nn_st_file f;
     char err[200];
-    REQUIRE(nn_st_load(path, &f, err, sizeof(err)) == 0);
-    const nn_st_tensor *x = nn_st_find(&f, "w.a");
+    REQUIRE(orfeas_nn_st_load(path, &f, err, sizeof(err)) == 0);
+    const nn_st_tensor *x = orfeas_nn_st_find(&f, "w.a");
     REQUIRE(x && x->ndim == 2 && x->shape[0] == 2 && x->shape[1] == 3);
     float v[6];
-    nn_st_to_f32(&f, x, v);
+    orfeas_nn_st_to_f32(&f, x, v);
     CHECK(memcmp(v, a, sizeof(a)) == 0);
     CHECK(((uintptr_t)(f.data + x->begin) - (uintptr_t)f.owned) % 8 == 0);
-    nn_st_free(&f);
+    orfeas_nn_st_free(&f);
     /* A valid file that is not the model: missing tensors, then a wrong shape. */
     orfeas_depth_model *m = (orfeas_depth_model *)1;
     CHECK(orfeas_depth_load(path, ORFEAS_DEPTH_FP32, &m) == ORFEAS_EINVAL && m == NULL);
     const int64_t bad_shape[3] = {1, 1, 383};
     float zeros[384] = {0};
     const nn_st_out wrong = {"backbone.embeddings.cls_token", 3, bad_shape, zeros};
-    REQUIRE(nn_st_write_f32(path, &wrong, 1) == 0);
+    REQUIRE(orfeas_nn_st_write_f32(path, &wrong, 1) == 0);
     CHECK(orfeas_depth_load(path, ORFEAS_DEPTH_FP32, &m) == ORFEAS_EINVAL);
     unlink(path);
     CHECK(orfeas_depth_load(path, ORFEAS_DEPTH_FP32, &m) == ORFEAS_ENOTFOUND);

@@ -30,16 +30,16 @@ static char *slurp(const char *path, size_t *len)
 static void test_prng(void)
 {
     uint64_t s = 42;
-    CHECK(nn_splitmix64(&s) == 0xbdd732262feb6e95ull);
-    CHECK(nn_splitmix64(&s) == 0x28efe333b266f103ull);
-    CHECK(nn_splitmix64(&s) == 0x47526757130f9f52ull);
+    CHECK(orfeas_nn_splitmix64(&s) == 0xbdd732262feb6e95ull);
+    CHECK(orfeas_nn_splitmix64(&s) == 0x28efe333b266f103ull);
+    CHECK(orfeas_nn_splitmix64(&s) == 0x47526757130f9f52ull);
     s = 42;
     const double u[3] = {0.7415648698806763, 0.1599103808403015, 0.27860110998153687};
     for (int i = 0; i < 3; i++)
-        CHECK(nn_splitmix_signed(&s) == 2.0 * u[i] - 1.0);
+        CHECK(orfeas_nn_splitmix_signed(&s) == 2.0 * u[i] - 1.0);
     s = 1001;
-    CHECK(nn_splitmix64(&s) == 0x533e00f7f3c606d4ull);
-    CHECK(nn_splitmix64(&s) == 0x3ac55a494710ce58ull);
+    CHECK(orfeas_nn_splitmix64(&s) == 0x533e00f7f3c606d4ull);
+    CHECK(orfeas_nn_splitmix64(&s) == 0x3ac55a494710ce58ull);
 }
 
 static void test_tensors(void)
@@ -54,11 +54,11 @@ static void test_tensors(void)
     CHECK(cJSON_GetObjectItem(root, "total_params")->valuedouble == NN_DA_PARAMS);
     float *w = malloc(sizeof(float) * NN_DA_PARAMS);
     REQUIRE(w);
-    nn_da_generate(42, w);
+    orfeas_nn_da_generate(42, w);
     size_t off = 0;
     int i = 0, matched = 0;
     for (cJSON *t = list->child; t; t = t->next, i++) {
-        const nn_tensor_spec *s = &nn_da_specs[i];
+        const nn_tensor_spec *s = &orfeas_nn_da_specs[i];
         CHECKF(strcmp(s->name, cJSON_GetObjectItem(t, "name")->valuestring) == 0, "%s", s->name);
         cJSON *shape = cJSON_GetObjectItem(t, "shape");
         CHECK(cJSON_GetArraySize(shape) == s->ndim);
@@ -66,8 +66,8 @@ static void test_tensors(void)
         for (cJSON *x = shape->child; x; x = x->next, d++)
             CHECK(d < 4 && x->valuedouble == (double)s->shape[d]);
         CHECK(cJSON_GetObjectItem(t, "stream_offset")->valuedouble == (double)off);
-        CHECK(nn_da_spec_index(s->name) == i);
-        size_t n = nn_spec_numel(s);
+        CHECK(orfeas_nn_da_spec_index(s->name) == i);
+        size_t n = orfeas_nn_spec_numel(s);
         unsigned char md[SHA256_DIGEST_LENGTH];
         SHA256((const unsigned char *)(w + off), n * sizeof(float), md);
         char hex[65];

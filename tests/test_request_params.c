@@ -80,7 +80,7 @@ static int parse(const char *ct, const void *data, size_t size, const char *cons
     in.body_size = size;
     in.query = query;
     in.max_parts = max_parts;
-    return request_params_parse(&in, req, err, 256);
+    return orfeas_request_params_parse(&in, req, err, 256);
 }
 
 static void test_multipart(void)
@@ -285,7 +285,7 @@ static void test_raw(void)
     in.body_size = owner.size;
     in.body_owner = &owner;
     uint8_t *was = owner.data;
-    CHECK(request_params_parse(&in, &req, err, sizeof err) == 0);
+    CHECK(orfeas_request_params_parse(&in, &req, err, sizeof err) == 0);
     CHECK(req.image == was && owner.data == NULL);
     orfeas_job_request_free(&req);
 
@@ -306,7 +306,7 @@ static void test_raw(void)
     in.body = png;
     in.body_size = png_size;
     in.limits.max_pixels = 1000;
-    CHECK(request_params_parse(&in, &req, err, sizeof err) == ORFEAS_EIMGTOOBIG);
+    CHECK(orfeas_request_params_parse(&in, &req, err, sizeof err) == ORFEAS_EIMGTOOBIG);
     CHECK(strstr(err, "max-pixels") != NULL);
     orfeas_job_request_free(&req);
 }
@@ -330,19 +330,19 @@ static void test_helpers(void)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint8_t *out;
         size_t n;
-        int rc = request_base64_decode(cases[i].in, strlen(cases[i].in), &out, &n);
+        int rc = orfeas_request_base64_decode(cases[i].in, strlen(cases[i].in), &out, &n);
         CHECKF((rc == 0) == cases[i].ok, "'%s'", cases[i].in);
         if (!rc && cases[i].out)
             CHECKF(n == strlen(cases[i].out) && memcmp(out, cases[i].out, n) == 0, "'%s'",
                    cases[i].in);
         free(out);
     }
-    CHECK(request_accept_format("model/gltf-binary") == ORFEAS_FORMAT_GLB);
-    CHECK(request_accept_format("application/x-ply") == ORFEAS_FORMAT_PLY);
-    CHECK(request_accept_format("*/*") == -1);
-    CHECK(request_accept_format(NULL) == -1);
-    CHECK(request_accepts_json("text/html, application/json;q=0.5"));
-    CHECK(!request_accepts_json("application/jsonx"));
+    CHECK(orfeas_request_accept_format("model/gltf-binary") == ORFEAS_FORMAT_GLB);
+    CHECK(orfeas_request_accept_format("application/x-ply") == ORFEAS_FORMAT_PLY);
+    CHECK(orfeas_request_accept_format("*/*") == -1);
+    CHECK(orfeas_request_accept_format(NULL) == -1);
+    CHECK(orfeas_request_accepts_json("text/html, application/json;q=0.5"));
+    CHECK(!orfeas_request_accepts_json("application/jsonx"));
 }
 
 int main(void)

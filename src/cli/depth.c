@@ -130,7 +130,7 @@ static int run_image(const orfeas_depth_model *m, const char *in, const char *ou
     int iw = (int)img.width, ih = (int)img.height;
     nn_map full = {0};
     uint16_t *px = NULL;
-    rc = nn_map_alloc(&full, 1, ih, iw);
+    rc = orfeas_nn_map_alloc(&full, 1, ih, iw);
     if (!rc) {
         double t0 = (orfeas_clock_mono_ms() / 1e3);
         rc = orfeas_depth_infer_rgba(m, img.pixels, img.width, img.height, img.stride, full.d);
@@ -154,7 +154,7 @@ static int run_image(const orfeas_depth_model *m, const char *in, const char *ou
         if (px) rc = write_png16(out, px, (uint32_t)iw, (uint32_t)ih);
     }
     free(px);
-    nn_map_free(&full);
+    orfeas_nn_map_free(&full);
     return rc;
 }
 

@@ -45,7 +45,7 @@ void orfeas_cluster_release(orfeas_cluster *c, redis_link *l)
 redisReply *orfeas_cluster_cmd(orfeas_cluster *c, redis_link *l, int argc, const char **argv,
                                const size_t *lens)
 {
-    redisReply *r = redis_link_cmd(l, argc, argv, lens);
+    redisReply *r = orfeas_redis_link_cmd(l, argc, argv, lens);
     orfeas_cluster_mark(c, r != NULL);
     return r;
 }
@@ -54,7 +54,7 @@ redisReply *orfeas_cluster_cmdf(orfeas_cluster *c, redis_link *l, const char *fo
 {
     va_list ap;
     va_start(ap, format);
-    redisReply *r = redis_link_vcmdf(l, format, ap);
+    redisReply *r = orfeas_redis_link_vcmdf(l, format, ap);
     va_end(ap);
     orfeas_cluster_mark(c, r != NULL);
     return r;
@@ -73,7 +73,7 @@ static int on_connect(redisContext *ctx, void *userdata)
 
 void orfeas_cluster_link_init(orfeas_cluster *c, redis_link *l)
 {
-    redis_link_init(l, &c->url, TIMEOUT_MS);
+    orfeas_redis_link_init(l, &c->url, TIMEOUT_MS);
     l->on_connect = on_connect;
     l->userdata = c;
 }
@@ -86,7 +86,7 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
     *out = NULL;
     orfeas_cluster *c = calloc(1, sizeof *c);
     if (!c) return ORFEAS_ENOMEM;
-    int rc = redis_url_parse(config->url, &c->url, err, err_size);
+    int rc = orfeas_redis_url_parse(config->url, &c->url, err, err_size);
     if (rc) {
         free(c);
         return rc;
@@ -116,7 +116,7 @@ int orfeas_cluster_start(const orfeas_cluster_config *config, orfeas_scheduler *
 
     /* A first contact tells the operator at once whether Redis is there. */
     redis_link *l = orfeas_cluster_acquire(c);
-    int reachable = redis_link_get(l) != NULL;
+    int reachable = orfeas_redis_link_get(l) != NULL;
     orfeas_cluster_release(c, l);
     atomic_store(&c->up, reachable);
     if (reachable)
@@ -161,7 +161,7 @@ void orfeas_cluster_free(orfeas_cluster *c)
     orfeas_scheduler_release(c->sched);
     if (c->cache) orfeas_cache_set_remote(c->cache, NULL);
     for (int i = 0; i < POOL; i++)
-        redis_link_close(&c->pool[i]);
+        orfeas_redis_link_close(&c->pool[i]);
     pthread_mutex_destroy(&c->pool_mu);
     pthread_cond_destroy(&c->pool_cv);
     pthread_mutex_destroy(&c->view_mu);

@@ -72,7 +72,7 @@ static int hook_dispatch(void *ctx, orfeas_job *job)
 #undef STR
 #undef ARG
     redis_link *l = orfeas_cluster_acquire(c);
-    redisContext *rctx = redis_link_get(l);
+    redisContext *rctx = orfeas_redis_link_get(l);
     if (!rctx) {
         orfeas_cluster_release(c, l);
         orfeas_cluster_mark(c, 0);
@@ -87,7 +87,7 @@ static int hook_dispatch(void *ctx, orfeas_job *job)
     for (int i = 0; i < 3; i++) {
         redisReply *r = NULL;
         if (redisGetReply(rctx, (void **)&r) != REDIS_OK) {
-            redis_link_fail(l);
+            orfeas_redis_link_fail(l);
             rc = ORFEAS_EIO;
             break;
         }

@@ -170,7 +170,7 @@ void *orfeas_cluster_puller_main(void *arg)
             sleep_ms(20);
             continue;
         }
-        if (!redis_link_get(&l)) {
+        if (!orfeas_redis_link_get(&l)) {
             orfeas_cluster_mark(c, 0);
             sleep_ms(100);
             continue;
@@ -199,6 +199,6 @@ void *orfeas_cluster_puller_main(void *arg)
             take_entries(c, &l, r->element[0]->element[1], 0);
         drop(r);
     }
-    redis_link_close(&l);
+    orfeas_redis_link_close(&l);
     return NULL;
 }

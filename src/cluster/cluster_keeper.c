@@ -23,8 +23,9 @@ static void watch_remote(orfeas_cluster *c, redis_link *l)
     int n = orfeas_scheduler_collect(c->sched, 0, jobs, MAX_TRACKED);
     for (int i = 0; i < n; i++) {
         job_record rec;
-        int rc = redis_link_get(l) ? orfeas_cluster_record_get(c, l, orfeas_job_id(jobs[i]), &rec)
-                                   : ORFEAS_EIO;
+        int rc = orfeas_redis_link_get(l)
+                     ? orfeas_cluster_record_get(c, l, orfeas_job_id(jobs[i]), &rec)
+                     : ORFEAS_EIO;
         if (rc == 0)
             orfeas_cluster_settle_from(c, l, jobs[i], &rec);
         else if (rc == ORFEAS_ENOTFOUND)
@@ -100,7 +101,7 @@ void *orfeas_cluster_keeper_main(void *arg)
     while (!atomic_load(&c->stop)) {
         /* Up or down is what the commands below find: a context still open
          * may be one whose server has gone (not known until it is used). */
-        if (redis_link_get(&l)) {
+        if (orfeas_redis_link_get(&l)) {
             watch_remote(c, &l);
             double now = orfeas_clock_mono_ms();
             if (now >= next_refresh) {
@@ -123,7 +124,7 @@ void *orfeas_cluster_keeper_main(void *arg)
         c->kicked = 0;
         pthread_mutex_unlock(&c->kick_mu);
     }
-    redis_link_close(&l);
+    orfeas_redis_link_close(&l);
     return NULL;
 }
 
@@ -143,12 +144,12 @@ void *orfeas_cluster_listener_main(void *arg)
 {
     orfeas_cluster *c = arg;
     redis_link l;
-    redis_link_init(&l, &c->url, TIMEOUT_MS);
+    orfeas_redis_link_init(&l, &c->url, TIMEOUT_MS);
     while (!atomic_load(&c->stop)) {
-        redisContext *ctx = redis_link_get(&l);
+        redisContext *ctx = orfeas_redis_link_get(&l);
         redisReply *r = ctx ? redisCommand(ctx, "SUBSCRIBE orfeas:done") : NULL;
         if (!r) {
-            if (ctx) redis_link_fail(&l);
+            if (ctx) orfeas_redis_link_fail(&l);
             sleep_ms(WATCH_MS);
             continue;
         }
@@ -157,7 +158,7 @@ void *orfeas_cluster_listener_main(void *arg)
         while (!atomic_load(&c->stop)) {
             void *reply = NULL;
             if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK) {
-                redis_link_fail(&l);
+                orfeas_redis_link_fail(&l);
                 break;
             }
             if (reply) {
@@ -169,11 +170,11 @@ void *orfeas_cluster_listener_main(void *arg)
             int n = poll(&pfd, 1, WATCH_MS);
             if (n == 0 || (n < 0 && errno == EINTR)) continue;
             if (n < 0 || redisBufferRead(ctx) != REDIS_OK) {
-                redis_link_fail(&l);
+                orfeas_redis_link_fail(&l);
                 break;
             }
         }
     }
-    redis_link_close(&l);
+    orfeas_redis_link_close(&l);
     return NULL;
 }

@@ -34,7 +34,7 @@ static int unescape(const char *in, size_t n, char *out, size_t size)
     return 0;
 }
 
-int redis_url_parse(const char *text, redis_url *out, char *err, size_t err_size)
+int orfeas_redis_url_parse(const char *text, redis_url *out, char *err, size_t err_size)
 {
     memset(out, 0, sizeof *out);
     out->port = 6379;
@@ -101,7 +101,7 @@ int redis_url_parse(const char *text, redis_url *out, char *err, size_t err_size
     return 0;
 }
 
-void redis_link_init(redis_link *l, const redis_url *url, int timeout_ms)
+void orfeas_redis_link_init(redis_link *l, const redis_url *url, int timeout_ms)
 {
     memset(l, 0, sizeof *l);
     l->url = url;
@@ -109,18 +109,18 @@ void redis_link_init(redis_link *l, const redis_url *url, int timeout_ms)
     l->backoff = BACKOFF_MIN_MS;
 }
 
-void redis_link_close(redis_link *l)
+void orfeas_redis_link_close(redis_link *l)
 {
     if (l->ctx) redisFree(l->ctx);
     l->ctx = NULL;
 }
 
-void redis_link_fail(redis_link *l)
+void orfeas_redis_link_fail(redis_link *l)
 {
     if (l->ctx && l->failures == 0)
         ORFEAS_WARN("redis %s:%d: connection lost (%s); reconnecting with backoff", l->url->host,
                     l->url->port, l->ctx->errstr[0] ? l->ctx->errstr : "error");
-    redis_link_close(l);
+    orfeas_redis_link_close(l);
     l->failures++;
     l->retry_at = orfeas_clock_mono_ms() + l->backoff;
     l->backoff = l->backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : l->backoff * 2;
@@ -158,7 +158,7 @@ static int handshake(redis_link *l)
     return l->on_connect ? l->on_connect(l->ctx, l->userdata) : 0;
 }
 
-redisContext *redis_link_get(redis_link *l)
+redisContext *orfeas_redis_link_get(redis_link *l)
 {
     if (l->ctx) return l->ctx;
     if (orfeas_clock_mono_ms() < l->retry_at) return NULL;
@@ -168,14 +168,14 @@ redisContext *redis_link_get(redis_link *l)
         if (l->failures == 0)
             ORFEAS_WARN("redis %s:%d: cannot connect: %s", l->url->host, l->url->port,
                         l->ctx ? l->ctx->errstr : "out of memory");
-        redis_link_close(l);
-        redis_link_fail(l);
+        orfeas_redis_link_close(l);
+        orfeas_redis_link_fail(l);
         return NULL;
     }
     redisSetTimeout(l->ctx, tv);
     redisEnableKeepAlive(l->ctx);
     if (handshake(l)) {
-        redis_link_fail(l);
+        orfeas_redis_link_fail(l);
         return NULL;
     }
     if (l->failures) ORFEAS_INFO("redis %s:%d: connected again", l->url->host, l->url->port);
@@ -184,29 +184,29 @@ redisContext *redis_link_get(redis_link *l)
     return l->ctx;
 }
 
-redisReply *redis_link_cmd(redis_link *l, int argc, const char **argv, const size_t *lens)
+redisReply *orfeas_redis_link_cmd(redis_link *l, int argc, const char **argv, const size_t *lens)
 {
-    redisContext *c = redis_link_get(l);
+    redisContext *c = orfeas_redis_link_get(l);
     if (!c) return NULL;
     redisReply *r = redisCommandArgv(c, argc, argv, lens);
-    if (!r) redis_link_fail(l);
+    if (!r) orfeas_redis_link_fail(l);
     return r;
 }
 
-redisReply *redis_link_vcmdf(redis_link *l, const char *format, va_list ap)
+redisReply *orfeas_redis_link_vcmdf(redis_link *l, const char *format, va_list ap)
 {
-    redisContext *c = redis_link_get(l);
+    redisContext *c = orfeas_redis_link_get(l);
     if (!c) return NULL;
     redisReply *r = redisvCommand(c, format, ap);
-    if (!r) redis_link_fail(l);
+    if (!r) orfeas_redis_link_fail(l);
     return r;
 }
 
-redisReply *redis_link_cmdf(redis_link *l, const char *format, ...)
+redisReply *orfeas_redis_link_cmdf(redis_link *l, const char *format, ...)
 {
     va_list ap;
     va_start(ap, format);
-    redisReply *r = redis_link_vcmdf(l, format, ap);
+    redisReply *r = orfeas_redis_link_vcmdf(l, format, ap);
     va_end(ap);
     return r;
 }

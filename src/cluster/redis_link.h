@@ -19,7 +19,7 @@ typedef struct redis_url {
 } redis_url;
 
 /* 0, or ORFEAS_EINVAL with the reason in err. */
-int redis_url_parse(const char *text, redis_url *out, char *err, size_t err_size);
+int orfeas_redis_url_parse(const char *text, redis_url *out, char *err, size_t err_size);
 
 typedef struct redis_link {
     redisContext *ctx;
@@ -34,18 +34,18 @@ typedef struct redis_link {
     void *userdata;
 } redis_link;
 
-void redis_link_init(redis_link *l, const redis_url *url, int timeout_ms);
-void redis_link_close(redis_link *l);
+void orfeas_redis_link_init(redis_link *l, const redis_url *url, int timeout_ms);
+void orfeas_redis_link_close(redis_link *l);
 /* The connected context, or NULL while Redis is unreachable. */
-redisContext *redis_link_get(redis_link *l);
+redisContext *orfeas_redis_link_get(redis_link *l);
 /* After an I/O error: drop the connection and back off. */
-void redis_link_fail(redis_link *l);
+void orfeas_redis_link_fail(redis_link *l);
 /* One command (binary-safe arguments). NULL on an I/O error (the link is
  * then dropped); an error reply is returned as such. Free with
  * freeReplyObject. */
-redisReply *redis_link_cmd(redis_link *l, int argc, const char **argv, const size_t *lens);
+redisReply *orfeas_redis_link_cmd(redis_link *l, int argc, const char **argv, const size_t *lens);
 /* The same with printf-style text arguments (hiredis's format). */
-redisReply *redis_link_cmdf(redis_link *l, const char *format, ...);
-redisReply *redis_link_vcmdf(redis_link *l, const char *format, va_list ap);
+redisReply *orfeas_redis_link_cmdf(redis_link *l, const char *format, ...);
+redisReply *orfeas_redis_link_vcmdf(redis_link *l, const char *format, va_list ap);
 
 #endif

@@ -1,6 +1,6 @@
 /* The nn runtime's allocations, counted: every buffer of a forward pass
  * (maps, encoder buffers, im2col bands, the fp16 expansion) goes through
- * nn_alloc/nn_release with its size, so that the activation estimate
+ * orfeas_nn_alloc/orfeas_nn_release with its size, so that the activation estimate
  * (depth_memory.c) can be checked against the real peak. Process-wide
  * counters; the cost is two atomic operations per buffer (a few hundred per
  * forward pass). */
@@ -11,7 +11,7 @@
 
 static _Atomic size_t live_bytes, peak_bytes;
 
-void *nn_alloc(size_t bytes)
+void *orfeas_nn_alloc(size_t bytes)
 {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) return NULL;
@@ -22,24 +22,24 @@ void *nn_alloc(size_t bytes)
     return p;
 }
 
-void nn_release(void *p, size_t bytes)
+void orfeas_nn_release(void *p, size_t bytes)
 {
     if (!p) return;
     free(p);
     atomic_fetch_sub(&live_bytes, bytes);
 }
 
-size_t nn_alloc_live(void)
+size_t orfeas_nn_alloc_live(void)
 {
     return atomic_load(&live_bytes);
 }
 
-size_t nn_alloc_peak(void)
+size_t orfeas_nn_alloc_peak(void)
 {
     return atomic_load(&peak_bytes);
 }
 
-void nn_alloc_reset_peak(void)
+void orfeas_nn_alloc_reset_peak(void)
 {
     atomic_store(&peak_bytes, atomic_load(&live_bytes));
 }

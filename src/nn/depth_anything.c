@@ -65,7 +65,7 @@ void orfeas_depth_set_threads(int threads)
 
 static const float *T(const orfeas_depth_model *m, const char *name)
 {
-    int i = nn_da_spec_index(name);
+    int i = orfeas_nn_da_spec_index(name);
     return i >= 0 ? m->t[i] : NULL;
 }
 
@@ -73,9 +73,9 @@ static int spec_of_linear(int layer, int which, int *wi, int *bi)
 {
     char name[128];
     snprintf(name, sizeof(name), "backbone.encoder.layer.%d.%s.weight", layer, lin_names[which]);
-    *wi = nn_da_spec_index(name);
+    *wi = orfeas_nn_da_spec_index(name);
     snprintf(name, sizeof(name), "backbone.encoder.layer.%d.%s.bias", layer, lin_names[which]);
-    *bi = nn_da_spec_index(name);
+    *bi = orfeas_nn_da_spec_index(name);
     return *wi >= 0 && *bi >= 0 ? 0 : ORFEAS_EINTERNAL;
 }
 
@@ -93,8 +93,8 @@ void orfeas_depth_free(orfeas_depth_model *m)
 {
     if (!m) return;
     if (m->vram) orfeas_vram_release(m->vram, &m->resident);
-    nn_depth_batcher_destroy(m->batcher);
-    nn_depth_cuda_free(m->cuda);
+    orfeas_nn_depth_batcher_destroy(m->batcher);
+    orfeas_nn_depth_cuda_free(m->cuda);
     free(m->blob);
     free(m->qstore);
     free(m->hstore);
@@ -107,7 +107,7 @@ static void bind_full(orfeas_depth_model *m)
     size_t off = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
         m->t[i] = m->blob + off;
-        off += nn_spec_numel(&nn_da_specs[i]);
+        off += orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
     }
     for (int l = 0; l < NN_LAYERS; l++)
         for (int k = 0; k < L_COUNT; k++) {
@@ -117,8 +117,8 @@ static void bind_full(orfeas_depth_model *m)
             memset(lin, 0, sizeof(*lin));
             lin->w = m->t[wi];
             lin->b = m->t[bi];
-            lin->out = (int)nn_da_specs[wi].shape[0];
-            lin->in = (int)nn_da_specs[wi].shape[1];
+            lin->out = (int)orfeas_nn_da_specs[wi].shape[0];
+            lin->in = (int)orfeas_nn_da_specs[wi].shape[1];
         }
     m->bytes = (size_t)NN_DA_PARAMS * sizeof(float);
 }
@@ -130,11 +130,11 @@ static int pack_precision(orfeas_depth_model *m)
     if (m->precision == ORFEAS_DEPTH_FP32) return 0;
     size_t lin_params = 0, rest = 0, rows = 0, halves = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
-        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        size_t n = orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
         if (is_linear_weight(i)) {
             lin_params += n;
-            rows += (size_t)nn_da_specs[i].shape[0];
-        } else if (nn_da_specs[i].ndim >= 2) {
+            rows += (size_t)orfeas_nn_da_specs[i].shape[0];
+        } else if (orfeas_nn_da_specs[i].ndim >= 2) {
             halves += n;
         } else {
             rest += n; /* biases, LayerNorm, layer scale: small, kept exact */
@@ -157,9 +157,9 @@ static int pack_precision(orfeas_depth_model *m)
     uint8_t *qw = int8 ? q + rows * sizeof(float) : q;
     size_t roff = 0, qoff = 0, soff = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
-        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        size_t n = orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
         if (is_linear_weight(i)) continue;
-        if (nn_da_specs[i].ndim >= 2) {
+        if (orfeas_nn_da_specs[i].ndim >= 2) {
             for (size_t k = 0; k < n; k++)
                 hs[hoff + k] = orfeas_f32_to_f16(m->t[i][k]);
             m->half[i] = hs + hoff;
@@ -260,7 +260,7 @@ int orfeas_depth_load_random(uint64_t seed, orfeas_depth_precision p, orfeas_dep
     orfeas_depth_model *m;
     int rc = model_new(p, &m);
     if (rc) return rc;
-    nn_da_generate(seed, m->blob);
+    orfeas_nn_da_generate(seed, m->blob);
     return model_finish(m, out);
 }
 
@@ -273,13 +273,14 @@ int orfeas_depth_write_random(uint64_t seed, const char *path)
         free(t);
         return ORFEAS_ENOMEM;
     }
-    nn_da_generate(seed, w);
+    orfeas_nn_da_generate(seed, w);
     size_t off = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
-        t[i] = (nn_st_out){nn_da_specs[i].name, nn_da_specs[i].ndim, nn_da_specs[i].shape, w + off};
-        off += nn_spec_numel(&nn_da_specs[i]);
+        t[i] = (nn_st_out){orfeas_nn_da_specs[i].name, orfeas_nn_da_specs[i].ndim,
+                           orfeas_nn_da_specs[i].shape, w + off};
+        off += orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
     }
-    int rc = nn_st_write_f32(path, t, NN_DA_TENSORS);
+    int rc = orfeas_nn_st_write_f32(path, t, NN_DA_TENSORS);
     free(w);
     free(t);
     return rc;
@@ -290,7 +291,7 @@ int orfeas_depth_load(const char *path, orfeas_depth_precision p, orfeas_depth_m
     *out = NULL;
     nn_st_file f;
     char err[256];
-    int rc = nn_st_load(path, &f, err, sizeof(err));
+    int rc = orfeas_nn_st_load(path, &f, err, sizeof(err));
     if (rc) {
         ORFEAS_ERROR("depth model %s: %s", path, err);
         return rc;
@@ -298,14 +299,14 @@ int orfeas_depth_load(const char *path, orfeas_depth_precision p, orfeas_depth_m
     orfeas_depth_model *m;
     rc = model_new(p, &m);
     if (rc) {
-        nn_st_free(&f);
+        orfeas_nn_st_free(&f);
         return rc;
     }
     size_t off = 0;
     for (int i = 0; i < NN_DA_TENSORS && !rc; i++) {
-        const nn_tensor_spec *s = &nn_da_specs[i];
-        size_t n = nn_spec_numel(s);
-        const nn_st_tensor *t = nn_st_find(&f, s->name);
+        const nn_tensor_spec *s = &orfeas_nn_da_specs[i];
+        size_t n = orfeas_nn_spec_numel(s);
+        const nn_st_tensor *t = orfeas_nn_st_find(&f, s->name);
         if (!t && strcmp(s->name, "backbone.embeddings.mask_token") == 0) {
             memset(m->blob + off, 0, n * sizeof(float)); /* unused at inference */
         } else if (!t) {
@@ -319,12 +320,12 @@ int orfeas_depth_load(const char *path, orfeas_depth_precision p, orfeas_depth_m
                 ORFEAS_ERROR("depth model %s: tensor %s has the wrong shape", path, s->name);
                 rc = ORFEAS_EINVAL;
             } else {
-                nn_st_to_f32(&f, t, m->blob + off);
+                orfeas_nn_st_to_f32(&f, t, m->blob + off);
             }
         }
         off += n;
     }
-    nn_st_free(&f);
+    orfeas_nn_st_free(&f);
     if (rc) {
         orfeas_depth_free(m);
         return rc;
@@ -388,16 +389,16 @@ static int rcu(const orfeas_depth_model *m, int stage, int which, const nn_map *
     snprintf(n2, sizeof(n2), "%s.%d.residual_layer%d.convolution2.weight", pre, stage, which);
     snprintf(b2, sizeof(b2), "%s.%d.residual_layer%d.convolution2.bias", pre, stage, which);
     nn_map a, b, c;
-    if (nn_map_alloc(&a, y->c, y->h, y->w)) return ORFEAS_ENOMEM;
+    if (orfeas_nn_map_alloc(&a, y->c, y->h, y->w)) return ORFEAS_ENOMEM;
     size_t n = (size_t)y->c * y->h * y->w;
     memcpy(a.d, y->d, n * sizeof(float));
-    nn_relu(a.d, n);
-    int rc = nn_conv2d(&a, T(m, n1), T(m, b1), NN_FEAT, 3, 1, 1, &b);
-    nn_map_free(&a);
+    orfeas_nn_relu(a.d, n);
+    int rc = orfeas_nn_conv2d(&a, T(m, n1), T(m, b1), NN_FEAT, 3, 1, 1, &b);
+    orfeas_nn_map_free(&a);
     if (rc) return rc;
-    nn_relu(b.d, n);
-    rc = nn_conv2d(&b, T(m, n2), T(m, b2), NN_FEAT, 3, 1, 1, &c);
-    nn_map_free(&b);
+    orfeas_nn_relu(b.d, n);
+    rc = orfeas_nn_conv2d(&b, T(m, n2), T(m, b2), NN_FEAT, 3, 1, 1, &c);
+    orfeas_nn_map_free(&b);
     if (rc) return rc;
     for (size_t i = 0; i < n; i++)
         c.d[i] += y->d[i];
@@ -415,25 +416,25 @@ static int fuse(const orfeas_depth_model *m, int j, nn_map *x, const nn_map *ski
     if (skip) {
         rc = rcu(m, j, 1, skip, &r);
         if (rc) {
-            nn_map_free(x);
+            orfeas_nn_map_free(x);
             return rc;
         }
         size_t n = (size_t)r.c * r.h * r.w;
         for (size_t i = 0; i < n; i++)
             x->d[i] += r.d[i];
-        nn_map_free(&r);
+        orfeas_nn_map_free(&r);
     }
     rc = rcu(m, j, 2, x, &r);
-    nn_map_free(x);
+    orfeas_nn_map_free(x);
     if (rc) return rc;
-    rc = nn_resize_bilinear_ac(&r, oh, ow, &s);
-    nn_map_free(&r);
+    rc = orfeas_nn_resize_bilinear_ac(&r, oh, ow, &s);
+    orfeas_nn_map_free(&r);
     if (rc) return rc;
     char wn[96], bn[96];
     snprintf(wn, sizeof(wn), "neck.fusion_stage.layers.%d.projection.weight", j);
     snprintf(bn, sizeof(bn), "neck.fusion_stage.layers.%d.projection.bias", j);
-    rc = nn_conv2d(&s, T(m, wn), T(m, bn), NN_FEAT, 1, 1, 0, &p);
-    nn_map_free(&s);
+    rc = orfeas_nn_conv2d(&s, T(m, wn), T(m, bn), NN_FEAT, 1, 1, 0, &p);
+    orfeas_nn_map_free(&s);
     if (rc) return rc;
     *out = p;
     return 0;
@@ -445,7 +446,7 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
 {
     static const int ch[4] = {48, 96, 192, 384};
     nn_map x, p, r;
-    int rc = nn_map_alloc(&x, NN_DIM, ph, pw);
+    int rc = orfeas_nn_map_alloc(&x, NN_DIM, ph, pw);
     if (rc) return rc;
     size_t n = (size_t)ph * pw;
     for (size_t i = 0; i < n; i++)
@@ -454,24 +455,24 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
     char wn[96], bn[96];
     snprintf(wn, sizeof(wn), "neck.reassemble_stage.layers.%d.projection.weight", k);
     snprintf(bn, sizeof(bn), "neck.reassemble_stage.layers.%d.projection.bias", k);
-    rc = nn_conv2d(&x, T(m, wn), T(m, bn), ch[k], 1, 1, 0, &p);
-    nn_map_free(&x);
+    rc = orfeas_nn_conv2d(&x, T(m, wn), T(m, bn), ch[k], 1, 1, 0, &p);
+    orfeas_nn_map_free(&x);
     if (rc) return rc;
     snprintf(wn, sizeof(wn), "neck.reassemble_stage.layers.%d.resize.weight", k);
     snprintf(bn, sizeof(bn), "neck.reassemble_stage.layers.%d.resize.bias", k);
     if (k == 0 || k == 1) {
-        rc = nn_conv_transpose(&p, T(m, wn), T(m, bn), ch[k], k == 0 ? 4 : 2, &r);
-        nn_map_free(&p);
+        rc = orfeas_nn_conv_transpose(&p, T(m, wn), T(m, bn), ch[k], k == 0 ? 4 : 2, &r);
+        orfeas_nn_map_free(&p);
     } else if (k == 3) {
-        rc = nn_conv2d(&p, T(m, wn), T(m, bn), ch[k], 3, 2, 1, &r);
-        nn_map_free(&p);
+        rc = orfeas_nn_conv2d(&p, T(m, wn), T(m, bn), ch[k], 3, 2, 1, &r);
+        orfeas_nn_map_free(&p);
     } else {
         r = p;
     }
     if (rc) return rc;
     snprintf(wn, sizeof(wn), "neck.convs.%d.weight", k);
-    rc = nn_conv2d(&r, T(m, wn), NULL, NN_FEAT, 3, 1, 1, rn);
-    nn_map_free(&r);
+    rc = orfeas_nn_conv2d(&r, T(m, wn), NULL, NN_FEAT, 3, 1, 1, rn);
+    orfeas_nn_map_free(&r);
     return rc;
 }
 
@@ -488,19 +489,19 @@ static void enc_free(enc_bufs *b)
 {
     float **six[] = {&b->x, &b->y, &b->q, &b->k, &b->v, &b->a};
     for (int i = 0; i < 6; i++) {
-        nn_release(*six[i], b->all * sizeof(float));
+        orfeas_nn_release(*six[i], b->all * sizeof(float));
         *six[i] = NULL;
     }
-    nn_release(b->hid, b->hid_n * sizeof(float));
-    nn_release(b->scores, b->scores_n * sizeof(float));
-    nn_release(b->scratch, b->scratch_n * sizeof(float));
-    nn_release(b->patches, b->patches_n * sizeof(float));
+    orfeas_nn_release(b->hid, b->hid_n * sizeof(float));
+    orfeas_nn_release(b->scores, b->scores_n * sizeof(float));
+    orfeas_nn_release(b->scratch, b->scratch_n * sizeof(float));
+    orfeas_nn_release(b->patches, b->patches_n * sizeof(float));
     b->hid = b->scores = b->scratch = b->patches = NULL;
 }
 
 static float *falloc(size_t n)
 {
-    return n <= SIZE_MAX / sizeof(float) ? nn_alloc(n * sizeof(float)) : NULL;
+    return n <= SIZE_MAX / sizeof(float) ? orfeas_nn_alloc(n * sizeof(float)) : NULL;
 }
 
 /* The determinism contract (docs/depth.md): an image's result must not
@@ -512,9 +513,9 @@ static float *falloc(size_t n)
 static void linear_batch(const nn_linear *l, const float *x, int batch, int nt, float *y,
                          float *scratch)
 {
-    const float *w = nn_linear_weights(l, scratch);
+    const float *w = orfeas_nn_linear_weights(l, scratch);
     for (int i = 0; i < batch; i++)
-        nn_linear_apply(l, w, x + (size_t)i * nt * l->in, nt, y + (size_t)i * nt * l->out);
+        orfeas_nn_linear_apply(l, w, x + (size_t)i * nt * l->in, nt, y + (size_t)i * nt * l->out);
 }
 
 /* feats[i] receives image i's four tapped layers: feats[i] + k * tok is
@@ -562,7 +563,7 @@ static int encoder(const orfeas_depth_model *m, const float *const *img, int bat
                                14 * sizeof(float));
             }
         float *x = b->x + (size_t)im * tok;
-        nn_linear_fwd(&pe, b->patches, np, x + NN_DIM, NULL);
+        orfeas_nn_linear_fwd(&pe, b->patches, np, x + NN_DIM, NULL);
         memcpy(x, T(m, "backbone.embeddings.cls_token"), NN_DIM * sizeof(float));
     }
 
@@ -574,7 +575,7 @@ static int encoder(const orfeas_depth_model *m, const float *const *img, int bat
         memcpy(pe_used, pos, tok * sizeof(float));
     } else {
         memcpy(pe_used, pos, NN_DIM * sizeof(float));
-        nn_pos_interp(pos + NN_DIM, NN_GRID, NN_DIM, ph, pw, pe_used + NN_DIM);
+        orfeas_nn_pos_interp(pos + NN_DIM, NN_GRID, NN_DIM, ph, pw, pe_used + NN_DIM);
     }
     tap_out(tap, ud, "posembed", pe_used, tok);
     for (int im = 0; im < batch; im++) {
@@ -601,29 +602,29 @@ static int encoder(const orfeas_depth_model *m, const float *const *img, int bat
         snprintf(name, sizeof(name), "backbone.encoder.layer.%d.layer_scale2.lambda1", l);
         const float *ls2 = T(m, name);
 
-        nn_layernorm(b->x, rows, NN_DIM, g1, b1, 1e-6f, b->y);
+        orfeas_nn_layernorm(b->x, rows, NN_DIM, g1, b1, 1e-6f, b->y);
         linear_batch(&lin[L_Q], b->y, batch, nt, b->q, b->scratch);
         linear_batch(&lin[L_K], b->y, batch, nt, b->k, b->scratch);
         linear_batch(&lin[L_V], b->y, batch, nt, b->v, b->scratch);
         for (int im = 0; im < batch; im++) {
             size_t o = (size_t)im * tok;
-            nn_attention(b->q + o, b->k + o, b->v + o, NN_DIM, nt, NN_HEADS, NN_HDIM, b->a + o,
-                         b->scores);
+            orfeas_nn_attention(b->q + o, b->k + o, b->v + o, NN_DIM, nt, NN_HEADS, NN_HDIM,
+                                b->a + o, b->scores);
         }
         linear_batch(&lin[L_O], b->a, batch, nt, b->y, b->scratch);
         for (size_t i = 0; i < b->all; i++)
             b->x[i] += ls1[i % NN_DIM] * b->y[i];
-        nn_layernorm(b->x, rows, NN_DIM, g2, b2, 1e-6f, b->y);
+        orfeas_nn_layernorm(b->x, rows, NN_DIM, g2, b2, 1e-6f, b->y);
         linear_batch(&lin[L_FC1], b->y, batch, nt, b->hid, b->scratch);
-        nn_gelu(b->hid, b->hid_n);
+        orfeas_nn_gelu(b->hid, b->hid_n);
         linear_batch(&lin[L_FC2], b->hid, batch, nt, b->y, b->scratch);
         for (size_t i = 0; i < b->all; i++)
             b->x[i] += ls2[i % NN_DIM] * b->y[i];
         if (l == 2 || l == 5 || l == 8 || l == 11) {
             for (int im = 0; im < batch; im++)
-                nn_layernorm(b->x + (size_t)im * tok, nt, NN_DIM, T(m, "backbone.layernorm.weight"),
-                             T(m, "backbone.layernorm.bias"), 1e-6f,
-                             feats[im] + (size_t)tapi * tok);
+                orfeas_nn_layernorm(
+                    b->x + (size_t)im * tok, nt, NN_DIM, T(m, "backbone.layernorm.weight"),
+                    T(m, "backbone.layernorm.bias"), 1e-6f, feats[im] + (size_t)tapi * tok);
             snprintf(name, sizeof(name), "feat%d", tapi);
             tap_out(tap, ud, name, feats[0] + (size_t)tapi * tok, tok);
             tapi++;
@@ -648,11 +649,11 @@ static int head(const orfeas_depth_model *m, float *feats, int h, int w, float *
             tap_out(tap, ud, nm, rn[k].d, (size_t)rn[k].c * rn[k].h * rn[k].w);
         }
     }
-    nn_release(feats, 4 * tok * sizeof(float));
+    orfeas_nn_release(feats, 4 * tok * sizeof(float));
     /* path4 = F0(rn4) -> size of rn3; path3 = F1(path4, rn3) -> rn2; ... */
     if (!rc) {
         nn_map x4;
-        rc = nn_map_alloc(&x4, rn[3].c, rn[3].h, rn[3].w);
+        rc = orfeas_nn_map_alloc(&x4, rn[3].c, rn[3].h, rn[3].w);
         if (!rc) {
             memcpy(x4.d, rn[3].d, (size_t)x4.c * x4.h * x4.w * sizeof(float));
             rc = fuse(m, 0, &x4, NULL, rn[2].h, rn[2].w, &path);
@@ -670,27 +671,30 @@ static int head(const orfeas_depth_model *m, float *feats, int h, int w, float *
     }
     if (!rc) tap_out(tap, ud, "path1", path.d, (size_t)path.c * path.h * path.w);
     for (int k = 0; k < 4; k++)
-        nn_map_free(&rn[k]);
+        orfeas_nn_map_free(&rn[k]);
     /* Head: conv1 -> bilinear to (h, w) -> conv2 -> ReLU -> conv3 -> ReLU. */
     if (!rc)
-        rc = nn_conv2d(&path, T(m, "head.conv1.weight"), T(m, "head.conv1.bias"), 32, 3, 1, 1, &o1);
-    nn_map_free(&path);
-    if (!rc) rc = nn_resize_bilinear_ac(&o1, h, w, &o2);
-    nn_map_free(&o1);
+        rc = orfeas_nn_conv2d(&path, T(m, "head.conv1.weight"), T(m, "head.conv1.bias"), 32, 3, 1,
+                              1, &o1);
+    orfeas_nn_map_free(&path);
+    if (!rc) rc = orfeas_nn_resize_bilinear_ac(&o1, h, w, &o2);
+    orfeas_nn_map_free(&o1);
     if (!rc)
-        rc = nn_conv2d(&o2, T(m, "head.conv2.weight"), T(m, "head.conv2.bias"), 32, 3, 1, 1, &o3);
-    nn_map_free(&o2);
+        rc = orfeas_nn_conv2d(&o2, T(m, "head.conv2.weight"), T(m, "head.conv2.bias"), 32, 3, 1, 1,
+                              &o3);
+    orfeas_nn_map_free(&o2);
     if (!rc) {
-        nn_relu(o3.d, (size_t)o3.c * h * w);
-        rc = nn_conv2d(&o3, T(m, "head.conv3.weight"), T(m, "head.conv3.bias"), 1, 1, 1, 0, &o4);
+        orfeas_nn_relu(o3.d, (size_t)o3.c * h * w);
+        rc = orfeas_nn_conv2d(&o3, T(m, "head.conv3.weight"), T(m, "head.conv3.bias"), 1, 1, 1, 0,
+                              &o4);
     }
-    nn_map_free(&o3);
+    orfeas_nn_map_free(&o3);
     if (!rc) {
         tap_out(tap, ud, "prerelu", o4.d, (size_t)h * w);
         memcpy(out, o4.d, (size_t)h * w * sizeof(float));
-        nn_relu(out, (size_t)h * w);
+        orfeas_nn_relu(out, (size_t)h * w);
     }
-    nn_map_free(&o4);
+    orfeas_nn_map_free(&o4);
     return rc;
 }
 
@@ -712,14 +716,14 @@ static int forward(const orfeas_depth_model *m, const float *const *chw, int bat
         if (!rc)
             rc = head(m, feats[im], h, w, out[im], tap, ud); /* releases feats[im] */
         else
-            nn_release(feats[im], 4 * tok * sizeof(float));
+            orfeas_nn_release(feats[im], 4 * tok * sizeof(float));
     }
     if (rc == ORFEAS_ENOMEM)
         ORFEAS_ERROR("depth: out of memory for %d input(s) of %dx%d", batch, w, h);
     return rc;
 }
 
-int nn_depth_check_size(int h, int w)
+int orfeas_nn_depth_check_size(int h, int w)
 {
     if (h < 14 || w < 14 || h % 14 || w % 14) return ORFEAS_EINVAL;
     /* At most 128 x 128 patches (1792 x 1792): one head's n x n scores are then
@@ -728,10 +732,10 @@ int nn_depth_check_size(int h, int w)
     return 0;
 }
 
-int nn_depth_forward_batch(const orfeas_depth_model *m, const float *const *chw, int batch, int h,
-                           int w, float *const *out, nn_depth_tap_fn tap, void *ud)
+int orfeas_nn_depth_forward_batch(const orfeas_depth_model *m, const float *const *chw, int batch,
+                                  int h, int w, float *const *out, nn_depth_tap_fn tap, void *ud)
 {
-    if (!m || !chw || !out || batch < 1 || batch > NN_MAX_BATCH || nn_depth_check_size(h, w))
+    if (!m || !chw || !out || batch < 1 || batch > NN_MAX_BATCH || orfeas_nn_depth_check_size(h, w))
         return ORFEAS_EINVAL;
     for (int i = 0; i < batch; i++)
         if (!chw[i] || !out[i]) return ORFEAS_EINVAL;
@@ -740,50 +744,50 @@ int nn_depth_forward_batch(const orfeas_depth_model *m, const float *const *chw,
     if (m->cuda && !tap) {
         int rc = 0;
         for (int i = 0; i < batch && !rc; i++)
-            rc = nn_depth_cuda_run(m->cuda, chw[i], h, w, out[i]);
+            rc = orfeas_nn_depth_cuda_run(m->cuda, chw[i], h, w, out[i]);
         return rc;
     }
     if (!m->half_params) return forward(m, chw, batch, h, w, out, tap, ud);
     /* A view of the model whose fp16 tensors are expanded for this run
      * (once for the whole batch). */
-    orfeas_depth_model *view = nn_alloc(sizeof(*view));
+    orfeas_depth_model *view = orfeas_nn_alloc(sizeof(*view));
     float *arena = falloc(m->half_params);
     if (!view || !arena) {
-        nn_release(view, sizeof(*view));
-        nn_release(arena, m->half_params * sizeof(float));
+        orfeas_nn_release(view, sizeof(*view));
+        orfeas_nn_release(arena, m->half_params * sizeof(float));
         return ORFEAS_ENOMEM;
     }
     *view = *m;
     size_t off = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
         if (!m->half[i]) continue;
-        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        size_t n = orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
         for (size_t k = 0; k < n; k++)
             arena[off + k] = orfeas_f16_to_f32(m->half[i][k]);
         view->t[i] = arena + off;
         off += n;
     }
     int rc = forward(view, chw, batch, h, w, out, tap, ud);
-    nn_release(arena, m->half_params * sizeof(float));
-    nn_release(view, sizeof(*view));
+    orfeas_nn_release(arena, m->half_params * sizeof(float));
+    orfeas_nn_release(view, sizeof(*view));
     return rc;
 }
 
-int nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
-                     nn_depth_tap_fn tap, void *ud)
+int orfeas_nn_depth_forward(const orfeas_depth_model *m, const float *chw, int h, int w, float *out,
+                            nn_depth_tap_fn tap, void *ud)
 {
-    return nn_depth_forward_batch(m, &chw, 1, h, w, &out, tap, ud);
+    return orfeas_nn_depth_forward_batch(m, &chw, 1, h, w, &out, tap, ud);
 }
 
 int orfeas_depth_run(const orfeas_depth_model *m, const float *chw, int h, int w, float *out)
 {
-    return nn_depth_forward(m, chw, h, w, out, NULL, NULL);
+    return orfeas_nn_depth_forward(m, chw, h, w, out, NULL, NULL);
 }
 
 int orfeas_depth_run_batch(const orfeas_depth_model *m, const float *chw, int batch, int h, int w,
                            float *out)
 {
-    if (!chw || !out || batch < 1 || batch > NN_MAX_BATCH || nn_depth_check_size(h, w))
+    if (!chw || !out || batch < 1 || batch > NN_MAX_BATCH || orfeas_nn_depth_check_size(h, w))
         return ORFEAS_EINVAL;
     const float *in[NN_MAX_BATCH];
     float *res[NN_MAX_BATCH];
@@ -791,5 +795,5 @@ int orfeas_depth_run_batch(const orfeas_depth_model *m, const float *chw, int ba
         in[i] = chw + (size_t)i * 3 * h * w;
         res[i] = out + (size_t)i * h * w;
     }
-    return nn_depth_forward_batch(m, in, batch, h, w, res, NULL, NULL);
+    return orfeas_nn_depth_forward_batch(m, in, batch, h, w, res, NULL, NULL);
 }

@@ -2,7 +2,7 @@
  * the open group of that size if there is one (and it is not full), else
  * opens one and leads it: the leader waits up to the window (or until the
  * group is full), closes the group, runs one forward pass for all of its
- * images (nn_depth_forward_batch) and hands each member its result.
+ * images (orfeas_nn_depth_forward_batch) and hands each member its result.
  * Members wait on their own entry, so the leader's stack frame (where the
  * group lives) may go as soon as it has handed out the results. Groups of
  * different sizes run independently, concurrently. */
@@ -39,7 +39,7 @@ struct nn_depth_batcher {
     uint32_t largest;
 };
 
-void nn_depth_batcher_destroy(nn_depth_batcher *b)
+void orfeas_nn_depth_batcher_destroy(nn_depth_batcher *b)
 {
     if (!b) return;
     pthread_cond_destroy(&b->cond);
@@ -107,13 +107,13 @@ static void run_group(const orfeas_depth_model *m, nn_depth_batcher *b, batch_gr
         res[n] = e->out;
         n++;
     }
-    int rc = nn_depth_forward_batch(m, in, n, g->h, g->w, res, NULL, NULL);
+    int rc = orfeas_nn_depth_forward_batch(m, in, n, g->h, g->w, res, NULL, NULL);
     int separately = rc == ORFEAS_ENOMEM && n > 1;
     if (separately) {
         /* The batch did not fit: each image alone needs less. */
         ORFEAS_WARN("depth: a batch of %d did not fit; running the images one by one", n);
         for (batch_entry *e = g->head; e; e = e->next)
-            e->rc = nn_depth_forward(m, e->chw, g->h, g->w, e->out, NULL, NULL);
+            e->rc = orfeas_nn_depth_forward(m, e->chw, g->h, g->w, e->out, NULL, NULL);
     }
     pthread_mutex_lock(&b->lock);
     b->runs += separately ? (uint64_t)n : 1;
@@ -128,11 +128,12 @@ static void run_group(const orfeas_depth_model *m, nn_depth_batcher *b, batch_gr
     pthread_mutex_unlock(&b->lock);
 }
 
-int nn_depth_run_shared(const orfeas_depth_model *m, const float *chw, int h, int w, float *out)
+int orfeas_nn_depth_run_shared(const orfeas_depth_model *m, const float *chw, int h, int w,
+                               float *out)
 {
     nn_depth_batcher *b = m ? m->batcher : NULL;
-    if (!b) return nn_depth_forward(m, chw, h, w, out, NULL, NULL);
-    if (nn_depth_check_size(h, w) || !chw || !out) return ORFEAS_EINVAL;
+    if (!b) return orfeas_nn_depth_forward(m, chw, h, w, out, NULL, NULL);
+    if (orfeas_nn_depth_check_size(h, w) || !chw || !out) return ORFEAS_EINVAL;
     batch_entry self = {.chw = chw, .out = out};
     pthread_mutex_lock(&b->lock);
     for (batch_group *g = b->open; g; g = g->next) {
@@ -167,5 +168,5 @@ int nn_depth_run_shared(const orfeas_depth_model *m, const float *chw, int h, in
 int orfeas_depth_run_batched(const orfeas_depth_model *m, const float *chw, int h, int w,
                              float *out)
 {
-    return nn_depth_run_shared(m, chw, h, w, out);
+    return orfeas_nn_depth_run_shared(m, chw, h, w, out);
 }

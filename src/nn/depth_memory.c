@@ -48,13 +48,13 @@ static uint64_t map_bytes(int c, int h, int w)
     return (uint64_t)c * h * w * sizeof(float);
 }
 
-/* nn_conv2d: the output map, then its im2col band for the duration. */
+/* orfeas_nn_conv2d: the output map, then its im2col band for the duration. */
 static void conv(walk *k, int ci, int co, int ks, int stride, int pad, int h, int w, int *oh,
                  int *ow)
 {
     int ho = (h + 2 * pad - ks) / stride + 1, wo = (w + 2 * pad - ks) / stride + 1;
     take(k, map_bytes(co, ho, wo));
-    uint64_t col = nn_conv_col_floats(ci, ks, stride, pad, ho, wo) * sizeof(float);
+    uint64_t col = orfeas_nn_conv_col_floats(ci, ks, stride, pad, ho, wo) * sizeof(float);
     take(k, col);
     give(k, col);
     *oh = ho;
@@ -145,7 +145,7 @@ static uint64_t half_params(void)
 {
     uint64_t n = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++)
-        if (nn_da_specs[i].ndim >= 2) n += nn_spec_numel(&nn_da_specs[i]);
+        if (orfeas_nn_da_specs[i].ndim >= 2) n += orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
     return n - (uint64_t)NN_LAYERS * (4u * NN_DIM * NN_DIM + 2u * NN_DIM * NN_MLP);
 }
 
@@ -179,7 +179,7 @@ static uint64_t activation_peak(int h, int w, int batch, orfeas_depth_precision 
 
 size_t orfeas_depth_activation_bytes(int h, int w, int batch, orfeas_depth_precision p)
 {
-    if (batch < 1 || batch > ORFEAS_DEPTH_MAX_BATCH || nn_depth_check_size(h, w) ||
+    if (batch < 1 || batch > ORFEAS_DEPTH_MAX_BATCH || orfeas_nn_depth_check_size(h, w) ||
         (unsigned)p > ORFEAS_DEPTH_INT8)
         return 0;
     return (size_t)headroom(activation_peak(h, w, batch, p));
@@ -198,7 +198,7 @@ int orfeas_depth_input_size(uint32_t width, uint32_t height, int *h, int *w)
         if (!(v <= 1e7)) return ORFEAS_EINVAL; /* far past 128 x 128 patches anyway */
         y[i] = (int)v;
     }
-    if (nn_depth_check_size(y[0], y[1])) return ORFEAS_EINVAL;
+    if (orfeas_nn_depth_check_size(y[0], y[1])) return ORFEAS_EINVAL;
     *h = y[0];
     *w = y[1];
     return 0;

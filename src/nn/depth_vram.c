@@ -78,7 +78,7 @@ int orfeas_depth_load_on(const char *path, const char *precision, orfeas_vram *v
     orfeas_device *dev = vram ? orfeas_vram_device(vram) : NULL;
     if (dev && dev->kind == ORFEAS_DEVICE_CUDA) {
         /* The forward pass on the GPU; the CPU stays the fallback. */
-        rc = nn_depth_cuda_upload(m, dev->index, &m->cuda);
+        rc = orfeas_nn_depth_cuda_upload(m, dev->index, &m->cuda);
         if (rc)
             ORFEAS_WARN("depth model: not on %s (%s); it runs on the cpu", dev->name,
                         orfeas_strerror(rc));

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int nn_map_alloc(nn_map *m, int c, int h, int w)
+int orfeas_nn_map_alloc(nn_map *m, int c, int h, int w)
 {
     m->d = NULL;
     m->c = m->h = m->w = 0;
@@ -19,7 +19,7 @@ int nn_map_alloc(nn_map *m, int c, int h, int w)
     n *= (size_t)h;
     if (n > SIZE_MAX / sizeof(float) / (size_t)w) return ORFEAS_ENOMEM;
     n *= (size_t)w;
-    m->d = nn_alloc(n * sizeof(float));
+    m->d = orfeas_nn_alloc(n * sizeof(float));
     if (!m->d) return ORFEAS_ENOMEM;
     m->c = c;
     m->h = h;
@@ -27,14 +27,14 @@ int nn_map_alloc(nn_map *m, int c, int h, int w)
     return 0;
 }
 
-void nn_map_free(nn_map *m)
+void orfeas_nn_map_free(nn_map *m)
 {
-    nn_release(m->d, (size_t)m->c * m->h * m->w * sizeof(float));
+    orfeas_nn_release(m->d, (size_t)m->c * m->h * m->w * sizeof(float));
     m->d = NULL;
     m->c = m->h = m->w = 0;
 }
 
-const float *nn_linear_weights(const nn_linear *l, float *scratch)
+const float *orfeas_nn_linear_weights(const nn_linear *l, float *scratch)
 {
     size_t in = (size_t)l->in;
     if (l->w) return l->w;
@@ -54,7 +54,7 @@ const float *nn_linear_weights(const nn_linear *l, float *scratch)
     return scratch;
 }
 
-void nn_linear_apply(const nn_linear *l, const float *w, const float *x, int n, float *y)
+void orfeas_nn_linear_apply(const nn_linear *l, const float *w, const float *x, int n, float *y)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, l->out, l->in, 1.0f, x, l->in, w, l->in,
                 0.0f, y, l->out);
@@ -66,12 +66,13 @@ void nn_linear_apply(const nn_linear *l, const float *w, const float *x, int n, 
         }
 }
 
-void nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *scratch)
+void orfeas_nn_linear_fwd(const nn_linear *l, const float *x, int n, float *y, float *scratch)
 {
-    nn_linear_apply(l, nn_linear_weights(l, scratch), x, n, y);
+    orfeas_nn_linear_apply(l, orfeas_nn_linear_weights(l, scratch), x, n, y);
 }
 
-void nn_layernorm(const float *x, int n, int c, const float *g, const float *b, float eps, float *y)
+void orfeas_nn_layernorm(const float *x, int n, int c, const float *g, const float *b, float eps,
+                         float *y)
 {
     for (int r = 0; r < n; r++) {
         const float *xr = x + (size_t)r * c;
@@ -90,14 +91,14 @@ void nn_layernorm(const float *x, int n, int c, const float *g, const float *b, 
     }
 }
 
-void nn_relu(float *x, size_t n)
+void orfeas_nn_relu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-void nn_attention(const float *q, const float *k, const float *v, int ld, int n, int heads, int dh,
-                  float *out, float *scores)
+void orfeas_nn_attention(const float *q, const float *k, const float *v, int ld, int n, int heads,
+                         int dh, float *out, float *scores)
 {
     /* 1/sqrt(dh) is a power of two for dh = 64: scaling the product is the
      * same as scaling q first, as the official code does. */
@@ -105,13 +106,13 @@ void nn_attention(const float *q, const float *k, const float *v, int ld, int n,
     for (int h = 0; h < heads; h++) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, dh, scale, q + h * dh, ld,
                     k + h * dh, ld, 0.0f, scores, n);
-        nn_softmax_rows(scores, n, n);
+        orfeas_nn_softmax_rows(scores, n, n);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, dh, n, 1.0f, scores, n,
                     v + h * dh, ld, 0.0f, out + h * dh, heads * dh);
     }
 }
 
-size_t nn_conv_col_floats(int ci, int k, int stride, int pad, int ho, int wo)
+size_t orfeas_nn_conv_col_floats(int ci, int k, int stride, int pad, int ho, int wo)
 {
     if (k == 1 && stride == 1 && pad == 0) return 0;
     size_t kk = (size_t)ci * k * k;
@@ -121,23 +122,23 @@ size_t nn_conv_col_floats(int ci, int k, int stride, int pad, int ho, int wo)
     return kk * band * (size_t)wo;
 }
 
-int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, int stride, int pad,
-              nn_map *y)
+int orfeas_nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, int stride,
+                     int pad, nn_map *y)
 {
     int ho = (x->h + 2 * pad - k) / stride + 1, wo = (x->w + 2 * pad - k) / stride + 1;
     if (ho <= 0 || wo <= 0) return ORFEAS_EINVAL;
-    int rc = nn_map_alloc(y, co, ho, wo);
+    int rc = orfeas_nn_map_alloc(y, co, ho, wo);
     if (rc) return rc;
     size_t hw = (size_t)ho * wo, kk = (size_t)x->c * k * k;
-    size_t col_floats = nn_conv_col_floats(x->c, k, stride, pad, ho, wo);
+    size_t col_floats = orfeas_nn_conv_col_floats(x->c, k, stride, pad, ho, wo);
     if (col_floats == 0) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)hw, x->c, 1.0f, w, x->c,
                     x->d, (int)hw, 0.0f, y->d, (int)hw);
     } else {
         size_t band = col_floats / (kk * (size_t)wo);
-        float *col = nn_alloc(col_floats * sizeof(float));
+        float *col = orfeas_nn_alloc(col_floats * sizeof(float));
         if (!col) {
-            nn_map_free(y);
+            orfeas_nn_map_free(y);
             return ORFEAS_ENOMEM;
         }
         for (int oy0 = 0; oy0 < ho; oy0 += (int)band) {
@@ -179,7 +180,7 @@ int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, in
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, co, (int)ncol, (int)kk, 1.0f, w,
                         (int)kk, col, (int)ncol, 0.0f, y->d + (size_t)oy0 * wo, (int)hw);
         }
-        nn_release(col, col_floats * sizeof(float));
+        orfeas_nn_release(col, col_floats * sizeof(float));
     }
     if (b)
         for (int o = 0; o < co; o++) {
@@ -190,14 +191,15 @@ int nn_conv2d(const nn_map *x, const float *w, const float *b, int co, int k, in
     return 0;
 }
 
-int nn_conv_transpose(const nn_map *x, const float *w, const float *b, int co, int k, nn_map *y)
+int orfeas_nn_conv_transpose(const nn_map *x, const float *w, const float *b, int co, int k,
+                             nn_map *y)
 {
     size_t hw = (size_t)x->h * x->w, rows = (size_t)co * k * k;
-    float *tmp = nn_alloc(rows * hw * sizeof(float));
+    float *tmp = orfeas_nn_alloc(rows * hw * sizeof(float));
     if (!tmp) return ORFEAS_ENOMEM;
-    int rc = nn_map_alloc(y, co, x->h * k, x->w * k);
+    int rc = orfeas_nn_map_alloc(y, co, x->h * k, x->w * k);
     if (rc) {
-        nn_release(tmp, rows * hw * sizeof(float));
+        orfeas_nn_release(tmp, rows * hw * sizeof(float));
         return rc;
     }
     /* tmp[(o,ky,kx), (i,j)] = sum_c W[c, (o,ky,kx)] x[c, (i,j)] */
@@ -212,13 +214,13 @@ int nn_conv_transpose(const nn_map *x, const float *w, const float *b, int co, i
                         y->d[((size_t)o * y->h + (size_t)i * k + ky) * y->w + (size_t)j * k + kx] =
                             t[(size_t)i * x->w + j] + (b ? b[o] : 0.0f);
             }
-    nn_release(tmp, rows * hw * sizeof(float));
+    orfeas_nn_release(tmp, rows * hw * sizeof(float));
     return 0;
 }
 
-int nn_resize_bilinear_ac(const nn_map *x, int oh, int ow, nn_map *y)
+int orfeas_nn_resize_bilinear_ac(const nn_map *x, int oh, int ow, nn_map *y)
 {
-    int rc = nn_map_alloc(y, x->c, oh, ow);
+    int rc = orfeas_nn_map_alloc(y, x->c, oh, ow);
     if (rc) return rc;
     /* align_corners=True: src = dst * (in - 1) / (out - 1), as PyTorch (float). */
     float sy = oh > 1 ? (float)(x->h - 1) / (float)(oh - 1) : 0.0f;
@@ -269,7 +271,7 @@ static void cubic_taps(int dst, int n, int g, int idx[4], double wt[4])
     }
 }
 
-void nn_pos_interp(const float *src, int g, int c, int oh, int ow, float *dst)
+void orfeas_nn_pos_interp(const float *src, int g, int c, int oh, int ow, float *dst)
 {
     for (int i = 0; i < oh; i++) {
         int iy[4];
@@ -294,16 +296,16 @@ void nn_pos_interp(const float *src, int g, int c, int oh, int ow, float *dst)
     }
 }
 
-int nn_resize_bicubic(const nn_map *x, int oh, int ow, nn_map *y)
+int orfeas_nn_resize_bicubic(const nn_map *x, int oh, int ow, nn_map *y)
 {
-    int rc = nn_map_alloc(y, x->c, oh, ow);
+    int rc = orfeas_nn_map_alloc(y, x->c, oh, ow);
     if (rc) return rc;
-    int *ix = nn_alloc(sizeof(int) * 4 * (size_t)ow);
-    double *wx = nn_alloc(sizeof(double) * 4 * (size_t)ow);
+    int *ix = orfeas_nn_alloc(sizeof(int) * 4 * (size_t)ow);
+    double *wx = orfeas_nn_alloc(sizeof(double) * 4 * (size_t)ow);
     if (!ix || !wx) {
-        nn_release(ix, sizeof(int) * 4 * (size_t)ow);
-        nn_release(wx, sizeof(double) * 4 * (size_t)ow);
-        nn_map_free(y);
+        orfeas_nn_release(ix, sizeof(int) * 4 * (size_t)ow);
+        orfeas_nn_release(wx, sizeof(double) * 4 * (size_t)ow);
+        orfeas_nn_map_free(y);
         return ORFEAS_ENOMEM;
     }
     /* OpenCV INTER_CUBIC: half-pixel centres, scale in/out, replicated border. */
@@ -340,7 +342,7 @@ int nn_resize_bicubic(const nn_map *x, int oh, int ow, nn_map *y)
             }
         }
     }
-    nn_release(ix, sizeof(int) * 4 * (size_t)ow);
-    nn_release(wx, sizeof(double) * 4 * (size_t)ow);
+    orfeas_nn_release(ix, sizeof(int) * 4 * (size_t)ow);
+    orfeas_nn_release(wx, sizeof(double) * 4 * (size_t)ow);
     return 0;
 }

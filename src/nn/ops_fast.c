@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-void nn_softmax_rows(float *s, int rows, int n)
+void orfeas_nn_softmax_rows(float *s, int rows, int n)
 {
     for (int r = 0; r < rows; r++) {
         float *x = s + (size_t)r * n, mx = x[0], sum = 0.0f;
@@ -22,7 +22,7 @@ void nn_softmax_rows(float *s, int rows, int n)
     }
 }
 
-void nn_gelu(float *x, size_t n)
+void orfeas_nn_gelu(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));

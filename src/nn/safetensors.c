@@ -52,7 +52,7 @@ static int by_begin(const void *a, const void *b)
     return x->end < y->end ? -1 : x->end > y->end;
 }
 
-void nn_st_free(nn_st_file *f)
+void orfeas_nn_st_free(nn_st_file *f)
 {
     if (!f) return;
     for (size_t i = 0; i < f->count; i++)
@@ -116,7 +116,7 @@ static int parse_entry(const cJSON *e, nn_st_tensor *t, uint64_t data_len, char 
     return 0;
 }
 
-int nn_st_parse(const uint8_t *buf, size_t len, nn_st_file *out, char *err, size_t errlen)
+int orfeas_nn_st_parse(const uint8_t *buf, size_t len, nn_st_file *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     if (!buf || len < 8) return fail(err, errlen, "file shorter than the 8-byte header length");
@@ -195,11 +195,11 @@ int nn_st_parse(const uint8_t *buf, size_t len, nn_st_file *out, char *err, size
 done:
     free(order);
     cJSON_Delete(root);
-    if (rc) nn_st_free(out);
+    if (rc) orfeas_nn_st_free(out);
     return rc;
 }
 
-int nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen)
+int orfeas_nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     FILE *fp = fopen(path, "rb");
@@ -228,7 +228,7 @@ int nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen)
         fail(err, errlen, "%s: short read", path);
         return ORFEAS_EIO;
     }
-    int rc = nn_st_parse(buf, (size_t)size, out, err, errlen);
+    int rc = orfeas_nn_st_parse(buf, (size_t)size, out, err, errlen);
     if (rc) {
         free(buf);
         return rc;
@@ -237,7 +237,7 @@ int nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen)
     return 0;
 }
 
-const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name)
+const nn_st_tensor *orfeas_nn_st_find(const nn_st_file *f, const char *name)
 {
     size_t lo = 0, hi = f->count;
     while (lo < hi) {
@@ -252,7 +252,7 @@ const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name)
     return NULL;
 }
 
-void nn_st_to_f32(const nn_st_file *f, const nn_st_tensor *t, float *dst)
+void orfeas_nn_st_to_f32(const nn_st_file *f, const nn_st_tensor *t, float *dst)
 {
     const uint8_t *p = f->data + t->begin;
     for (uint64_t i = 0; i < t->numel; i++) {
@@ -272,7 +272,7 @@ void nn_st_to_f32(const nn_st_file *f, const nn_st_tensor *t, float *dst)
     }
 }
 
-int nn_st_write_f32(const char *path, const nn_st_out *tensors, size_t count)
+int orfeas_nn_st_write_f32(const char *path, const nn_st_out *tensors, size_t count)
 {
     cJSON *root = cJSON_CreateObject();
     if (!root) return ORFEAS_ENOMEM;

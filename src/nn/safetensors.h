@@ -29,18 +29,18 @@ typedef struct nn_st_file {
     size_t count;
     const uint8_t *data; /* the data section (after the header) */
     uint64_t data_len;
-    uint8_t *owned; /* the whole file when loaded by nn_st_load */
+    uint8_t *owned; /* the whole file when loaded by orfeas_nn_st_load */
 } nn_st_file;
 
 /* Parses a safetensors image in memory; `buf` must outlive `out`. On error
  * writes a message into err (when non-NULL) and leaves `out` empty. */
-int nn_st_parse(const uint8_t *buf, size_t len, nn_st_file *out, char *err, size_t errlen);
-/* Reads and parses a file (the file stays in memory until nn_st_free). */
-int nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen);
-void nn_st_free(nn_st_file *f);
-const nn_st_tensor *nn_st_find(const nn_st_file *f, const char *name);
+int orfeas_nn_st_parse(const uint8_t *buf, size_t len, nn_st_file *out, char *err, size_t errlen);
+/* Reads and parses a file (the file stays in memory until orfeas_nn_st_free). */
+int orfeas_nn_st_load(const char *path, nn_st_file *out, char *err, size_t errlen);
+void orfeas_nn_st_free(nn_st_file *f);
+const nn_st_tensor *orfeas_nn_st_find(const nn_st_file *f, const char *name);
 /* Converts a tensor's elements (any dtype) to float32. */
-void nn_st_to_f32(const nn_st_file *f, const nn_st_tensor *t, float *dst);
+void orfeas_nn_st_to_f32(const nn_st_file *f, const nn_st_tensor *t, float *dst);
 
 typedef struct nn_st_out {
     const char *name;
@@ -49,6 +49,6 @@ typedef struct nn_st_out {
     const float *data;
 } nn_st_out;
 /* Writes F32 tensors (names must be unique) to a safetensors file. */
-int nn_st_write_f32(const char *path, const nn_st_out *tensors, size_t count);
+int orfeas_nn_st_write_f32(const char *path, const nn_st_out *tensors, size_t count);
 
 #endif

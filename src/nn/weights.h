@@ -17,18 +17,18 @@ typedef struct nn_tensor_spec {
 } nn_tensor_spec;
 
 /* The 287 tensors in strcmp order of their names. */
-extern const nn_tensor_spec nn_da_specs[NN_DA_TENSORS];
-size_t nn_spec_numel(const nn_tensor_spec *s);
-/* Index of `name` in nn_da_specs, or -1. */
-int nn_da_spec_index(const char *name);
+extern const nn_tensor_spec orfeas_nn_da_specs[NN_DA_TENSORS];
+size_t orfeas_nn_spec_numel(const nn_tensor_spec *s);
+/* Index of `name` in orfeas_nn_da_specs, or -1. */
+int orfeas_nn_da_spec_index(const char *name);
 
 /* splitmix64, exactly as the README gives it. */
-uint64_t nn_splitmix64(uint64_t *state);
+uint64_t orfeas_nn_splitmix64(uint64_t *state);
 /* 2u - 1 with u the top 24 bits of the next draw: exact, in [-1, 1). */
-double nn_splitmix_signed(uint64_t *state);
+double orfeas_nn_splitmix_signed(uint64_t *state);
 
 /* Fills `dst` (NN_DA_PARAMS floats, tensors packed in table order) with the
  * README's weights for `seed` (42 for the golden files). */
-void nn_da_generate(uint64_t seed, float *dst);
+void orfeas_nn_da_generate(uint64_t seed, float *dst);
 
 #endif

@@ -7,11 +7,11 @@
 #include <math.h>
 #include <string.h>
 
-const nn_tensor_spec nn_da_specs[NN_DA_TENSORS] = {
+const nn_tensor_spec orfeas_nn_da_specs[NN_DA_TENSORS] = {
 #include "nn/weights_table.inc"
 };
 
-size_t nn_spec_numel(const nn_tensor_spec *s)
+size_t orfeas_nn_spec_numel(const nn_tensor_spec *s)
 {
     size_t n = 1;
     for (int i = 0; i < s->ndim; i++)
@@ -19,12 +19,12 @@ size_t nn_spec_numel(const nn_tensor_spec *s)
     return n;
 }
 
-int nn_da_spec_index(const char *name)
+int orfeas_nn_da_spec_index(const char *name)
 {
     int lo = 0, hi = NN_DA_TENSORS;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
-        int c = strcmp(nn_da_specs[mid].name, name);
+        int c = strcmp(orfeas_nn_da_specs[mid].name, name);
         if (c == 0) return mid;
         if (c < 0)
             lo = mid + 1;
@@ -34,7 +34,7 @@ int nn_da_spec_index(const char *name)
     return -1;
 }
 
-uint64_t nn_splitmix64(uint64_t *state)
+uint64_t orfeas_nn_splitmix64(uint64_t *state)
 {
     *state += 0x9E3779B97F4A7C15ull;
     uint64_t z = *state;
@@ -43,9 +43,9 @@ uint64_t nn_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
-double nn_splitmix_signed(uint64_t *state)
+double orfeas_nn_splitmix_signed(uint64_t *state)
 {
-    double u = (double)(nn_splitmix64(state) >> 40) / 16777216.0;
+    double u = (double)(orfeas_nn_splitmix64(state) >> 40) / 16777216.0;
     return 2.0 * u - 1.0;
 }
 
@@ -55,13 +55,13 @@ static int ends_with(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
-void nn_da_generate(uint64_t seed, float *dst)
+void orfeas_nn_da_generate(uint64_t seed, float *dst)
 {
     uint64_t st = seed;
     for (int ti = 0; ti < NN_DA_TENSORS; ti++) {
-        const nn_tensor_spec *s = &nn_da_specs[ti];
+        const nn_tensor_spec *s = &orfeas_nn_da_specs[ti];
         const char *n = s->name;
-        size_t numel = nn_spec_numel(s);
+        size_t numel = orfeas_nn_spec_numel(s);
         /* The README's rules, first match wins. */
         int kind; /* 0: s*scale, 1: 1+0.1s */
         double scale;
@@ -93,7 +93,7 @@ void nn_da_generate(uint64_t seed, float *dst)
             scale = 0.1;
         }
         for (size_t i = 0; i < numel; i++) {
-            double v = nn_splitmix_signed(&st);
+            double v = orfeas_nn_splitmix_signed(&st);
             dst[i] = kind ? (float)(1.0 + 0.1 * v) : (float)(v * scale);
         }
         dst += numel;

@@ -292,7 +292,7 @@ static int parse_multipart(parse_ctx *c, const request_input *in)
 
 /* --- base64 and JSON --- */
 
-int request_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_size)
+int orfeas_request_base64_decode(const char *text, size_t len, uint8_t **out, size_t *out_size)
 {
     *out = NULL;
     *out_size = 0;
@@ -362,7 +362,7 @@ static int json_file(parse_ctx *c, const cJSON *item)
     uint8_t **slot = file_slot(c->req, name, &slot_size);
     if (*slot) return fail(c, ORFEAS_EINVAL, "duplicate '%s'", name);
     if (!*text) return 0;
-    int rc = request_base64_decode(text, strlen(text), slot, slot_size);
+    int rc = orfeas_request_base64_decode(text, strlen(text), slot, slot_size);
     if (rc == ORFEAS_ENOMEM) return fail(c, rc, "out of memory");
     if (rc) return fail(c, rc, "%s: invalid base64", name);
     return 0;
@@ -436,8 +436,8 @@ static int probe(parse_ctx *c, const char *name, const uint8_t *data, size_t siz
     }
 }
 
-int request_params_parse(const request_input *in, orfeas_job_request *req, char *err,
-                         size_t err_size)
+int orfeas_request_params_parse(const request_input *in, orfeas_job_request *req, char *err,
+                                size_t err_size)
 {
     memset(req, 0, sizeof *req);
     orfeas_params_init(&req->params);
@@ -477,7 +477,7 @@ int request_params_parse(const request_input *in, orfeas_job_request *req, char 
         (rc = probe(&c, "depth", req->depth, req->depth_size, &in->limits)))
         return rc;
     if (!c.format_explicit) {
-        int f = request_accept_format(in->accept);
+        int f = orfeas_request_accept_format(in->accept);
         if (f >= 0) req->params.format = (orfeas_format)f;
     }
     if (orfeas_params_validate(&req->params, err, err_size)) return ORFEAS_EINVAL;
@@ -523,14 +523,14 @@ static int match_json(const char *type, size_t len, void *arg)
     return type_is(type, len, "application/json");
 }
 
-int request_accept_format(const char *accept)
+int orfeas_request_accept_format(const char *accept)
 {
     int f = -1;
     accept_each(accept, match_model, &f);
     return f;
 }
 
-int request_accepts_json(const char *accept)
+int orfeas_request_accepts_json(const char *accept)
 {
     return accept_each(accept, match_json, NULL);
 }
@@ -558,8 +558,8 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-int request_params_from_request(struct request *r, orfeas_job_request *req, char *err,
-                                size_t err_size)
+int orfeas_request_params_from_request(struct request *r, orfeas_job_request *req, char *err,
+                                       size_t err_size)
 {
     query_list q;
     memset(&q, 0, sizeof q);
@@ -571,23 +571,23 @@ int request_params_from_request(struct request *r, orfeas_job_request *req, char
     }
     request_input in;
     memset(&in, 0, sizeof in);
-    in.content_type = request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-    in.accept = request_header(r, MHD_HTTP_HEADER_ACCEPT);
+    in.content_type = orfeas_request_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    in.accept = orfeas_request_header(r, MHD_HTTP_HEADER_ACCEPT);
     in.body = r->body.data;
     in.body_size = r->body.size;
     in.body_owner = &r->body;
     in.query = q.pairs;
     in.max_parts = r->server->config.max_parts;
     in.limits.max_pixels = r->server->config.max_pixels;
-    return request_params_parse(&in, req, err, err_size);
+    return orfeas_request_params_parse(&in, req, err, err_size);
 }
 
-int request_job_or_answer(request *r, orfeas_job_request *req, enum MHD_Result *answered)
+int orfeas_request_job_or_answer(request *r, orfeas_job_request *req, enum MHD_Result *answered)
 {
     char err[320];
-    int rc = request_params_from_request(r, req, err, sizeof err);
+    int rc = orfeas_request_params_from_request(r, req, err, sizeof err);
     if (!rc) return 0;
     orfeas_job_request_free(req);
-    *answered = respond_error(r, rc, err);
+    *answered = orfeas_respond_error(r, rc, err);
     return 1;
 }

@@ -38,22 +38,23 @@ typedef struct route {
 static const char ROUTE_REST[] = "*";
 
 static const route routes[] = {
-    {"GET", "/api/health", NULL, "health", handle_health},
-    {"GET", "/api/v1/gpu/stats", NULL, "gpu_stats", handle_gpu_stats},
-    {"POST", "/api/v1/generate", NULL, "generate", handle_generate},
-    {"POST", "/api/v1/generate-progressive", NULL, "generate_progressive", handle_progressive},
-    {"POST", "/api/v1/jobs", NULL, "job_create", handle_job_create},
-    {"GET", "/api/v1/jobs", NULL, "job_list", handle_job_list},
-    {"GET", "/api/v1/jobs/", "/result", "job_result", handle_job_result},
-    {"GET", "/api/v1/jobs/", "/thumbnail.png", "job_thumbnail", handle_job_thumbnail},
-    {"GET", "/api/v1/jobs/", "", "job_status", handle_job_status},
-    {"DELETE", "/api/v1/jobs/", "", "job_cancel", handle_job_cancel},
-    {"GET", "/api/v1/cache/stats", NULL, "cache_stats", handle_cache_stats},
-    {"POST", "/api/v1/cache/clear", NULL, "cache_clear", handle_cache_clear},
-    {"GET", "/metrics", NULL, "metrics", handle_metrics},
-    {"GET", "/api/v1/openapi.json", NULL, "openapi", handle_openapi},
-    {"GET", "/", NULL, "index", handle_index},
-    {"GET", "/assets/", ROUTE_REST, "asset", handle_asset},
+    {"GET", "/api/health", NULL, "health", orfeas_handle_health},
+    {"GET", "/api/v1/gpu/stats", NULL, "gpu_stats", orfeas_handle_gpu_stats},
+    {"POST", "/api/v1/generate", NULL, "generate", orfeas_handle_generate},
+    {"POST", "/api/v1/generate-progressive", NULL, "generate_progressive",
+     orfeas_handle_progressive},
+    {"POST", "/api/v1/jobs", NULL, "job_create", orfeas_handle_job_create},
+    {"GET", "/api/v1/jobs", NULL, "job_list", orfeas_handle_job_list},
+    {"GET", "/api/v1/jobs/", "/result", "job_result", orfeas_handle_job_result},
+    {"GET", "/api/v1/jobs/", "/thumbnail.png", "job_thumbnail", orfeas_handle_job_thumbnail},
+    {"GET", "/api/v1/jobs/", "", "job_status", orfeas_handle_job_status},
+    {"DELETE", "/api/v1/jobs/", "", "job_cancel", orfeas_handle_job_cancel},
+    {"GET", "/api/v1/cache/stats", NULL, "cache_stats", orfeas_handle_cache_stats},
+    {"POST", "/api/v1/cache/clear", NULL, "cache_clear", orfeas_handle_cache_clear},
+    {"GET", "/metrics", NULL, "metrics", orfeas_handle_metrics},
+    {"GET", "/api/v1/openapi.json", NULL, "openapi", orfeas_handle_openapi},
+    {"GET", "/", NULL, "index", orfeas_handle_index},
+    {"GET", "/assets/", ROUTE_REST, "asset", orfeas_handle_asset},
 };
 #define ROUTE_COUNT (sizeof routes / sizeof routes[0])
 
@@ -88,7 +89,7 @@ static int authorized(request *r)
 {
     const char *key = r->server->config.api_key;
     if (!key[0]) return 1;
-    const char *auth = request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *auth = orfeas_request_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
     if (!auth || strncasecmp(auth, "Bearer ", 7) != 0) return 0;
     return key_matches(auth + 7, key);
 }
@@ -113,21 +114,21 @@ static enum MHD_Result dispatch(request *r)
         r->route = routes[i].name;
         memcpy(param, candidate, sizeof param);
         if (!public_route(routes[i].name) && !authorized(r))
-            return respond_error(r, ORFEAS_EUNAUTHORIZED,
-                                 "missing or wrong API key (Authorization: Bearer)");
+            return orfeas_respond_error(r, ORFEAS_EUNAUTHORIZED,
+                                        "missing or wrong API key (Authorization: Bearer)");
         if (r->body_too_large) {
             char msg[128];
             snprintf(msg, sizeof msg, "the body exceeds the %llu-byte limit (--max-upload)",
                      (unsigned long long)s->config.max_upload);
-            return respond_error(r, ORFEAS_ETOOBIG, msg);
+            return orfeas_respond_error(r, ORFEAS_ETOOBIG, msg);
         }
         if (routes[i].suffix == ROUTE_REST)
             return routes[i].handler(r, r->url + strlen(routes[i].prefix));
         return routes[i].handler(r, routes[i].suffix ? param : NULL);
     }
     r->route = "unmatched";
-    if (path_known) return respond_error(r, ORFEAS_EMETHOD, NULL);
-    return respond_error(r, ORFEAS_ENOTFOUND, NULL);
+    if (path_known) return orfeas_respond_error(r, ORFEAS_EMETHOD, NULL);
+    return orfeas_respond_error(r, ORFEAS_ENOTFOUND, NULL);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -188,7 +189,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     orfeas_metrics_request(s->metrics, r->route, status, ms / 1e3);
     if (strcmp(s->config.log_format, "json") == 0) {
         char path[512];
-        json_escape(r->url, path, sizeof path);
+        orfeas_json_escape(r->url, path, sizeof path);
         ORFEAS_INFO("{\"event\":\"request\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,"
                     "\"ms\":%.1f,\"route\":\"%s\"%s%s%s}",
                     r->method, path, status, ms, r->route, r->job_id[0] ? ",\"job\":\"" : "",

@@ -53,41 +53,41 @@ typedef struct request {
 typedef enum MHD_Result (*route_handler)(request *r, const char *param);
 
 /* Responses. Each queues the response and records the status. */
-enum MHD_Result respond_json(request *r, int status, const char *json);
+enum MHD_Result orfeas_respond_json(request *r, int status, const char *json);
 /* {"error":{"code","message","status"}} for an ORFEAS_E* code; message may
  * be NULL (the code's default text). */
-enum MHD_Result respond_error(request *r, int err, const char *message);
+enum MHD_Result orfeas_respond_error(request *r, int err, const char *message);
 /* Bytes with a content type; extra headers as name/value pairs, NULL-ended. */
-enum MHD_Result respond_bytes(request *r, int status, const char *content_type, const void *data,
-                              size_t size, const char *const *headers);
+enum MHD_Result orfeas_respond_bytes(request *r, int status, const char *content_type,
+                                     const void *data, size_t size, const char *const *headers);
 /* Takes over a response the handler built (a streaming one) and queues it. */
-enum MHD_Result respond_response(request *r, int status, struct MHD_Response *response);
+enum MHD_Result orfeas_respond_response(request *r, int status, struct MHD_Response *response);
 
 /* Escapes text for a JSON string (quotes, backslashes, control characters),
  * truncating to fit size. */
-void json_escape(const char *in, char *out, size_t size);
+void orfeas_json_escape(const char *in, char *out, size_t size);
 
 /* Query-string value or NULL. */
-const char *request_query(request *r, const char *name);
-const char *request_header(request *r, const char *name);
+const char *orfeas_request_query(request *r, const char *name);
+const char *orfeas_request_header(request *r, const char *name);
 
 /* Handlers (src/server/handlers/). */
-enum MHD_Result handle_health(request *r, const char *param);
-enum MHD_Result handle_gpu_stats(request *r, const char *param);
-enum MHD_Result handle_generate(request *r, const char *param);
-enum MHD_Result handle_job_create(request *r, const char *param);
-enum MHD_Result handle_job_list(request *r, const char *param);
-enum MHD_Result handle_job_status(request *r, const char *param);
-enum MHD_Result handle_job_result(request *r, const char *param);
-enum MHD_Result handle_job_thumbnail(request *r, const char *param);
-enum MHD_Result handle_job_cancel(request *r, const char *param);
-enum MHD_Result handle_progressive(request *r, const char *param);
-enum MHD_Result handle_metrics(request *r, const char *param);
-enum MHD_Result handle_openapi(request *r, const char *param);
-enum MHD_Result handle_index(request *r, const char *param);
-enum MHD_Result handle_cache_stats(request *r, const char *param);
-enum MHD_Result handle_cache_clear(request *r, const char *param);
+enum MHD_Result orfeas_handle_health(request *r, const char *param);
+enum MHD_Result orfeas_handle_gpu_stats(request *r, const char *param);
+enum MHD_Result orfeas_handle_generate(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_create(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_list(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_status(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_result(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_thumbnail(request *r, const char *param);
+enum MHD_Result orfeas_handle_job_cancel(request *r, const char *param);
+enum MHD_Result orfeas_handle_progressive(request *r, const char *param);
+enum MHD_Result orfeas_handle_metrics(request *r, const char *param);
+enum MHD_Result orfeas_handle_openapi(request *r, const char *param);
+enum MHD_Result orfeas_handle_index(request *r, const char *param);
+enum MHD_Result orfeas_handle_cache_stats(request *r, const char *param);
+enum MHD_Result orfeas_handle_cache_clear(request *r, const char *param);
 /* param: the path after /assets/ */
-enum MHD_Result handle_asset(request *r, const char *param);
+enum MHD_Result orfeas_handle_asset(request *r, const char *param);
 
 #endif

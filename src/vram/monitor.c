@@ -38,7 +38,7 @@ static void *monitor_main(void *arg)
     return NULL;
 }
 
-int vram_monitor_start(orfeas_vram *v)
+int orfeas_vram_monitor_start(orfeas_vram *v)
 {
     v->monitor_stop = 0;
     if (pthread_create(&v->monitor, NULL, monitor_main, v) != 0) return ORFEAS_EINTERNAL;
@@ -46,7 +46,7 @@ int vram_monitor_start(orfeas_vram *v)
     return 0;
 }
 
-void vram_monitor_stop(orfeas_vram *v)
+void orfeas_vram_monitor_stop(orfeas_vram *v)
 {
     if (!v->monitor_running) return;
     pthread_mutex_lock(&v->lock);

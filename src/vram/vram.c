@@ -109,7 +109,7 @@ int orfeas_vram_create(orfeas_device *dev, const orfeas_vram_config *config, orf
         return ORFEAS_ENOMEM;
     }
     if (v->monitor_interval_s > 0) {
-        rc = vram_monitor_start(v);
+        rc = orfeas_vram_monitor_start(v);
         if (rc) {
             pthread_cond_destroy(&v->monitor_wake);
             pthread_cond_destroy(&v->admit);
@@ -125,7 +125,7 @@ int orfeas_vram_create(orfeas_device *dev, const orfeas_vram_config *config, orf
 void orfeas_vram_destroy(orfeas_vram *vram)
 {
     if (!vram) return;
-    vram_monitor_stop(vram);
+    orfeas_vram_monitor_stop(vram);
     pthread_cond_destroy(&vram->monitor_wake);
     pthread_cond_destroy(&vram->admit);
     pthread_mutex_destroy(&vram->lock);

@@ -42,7 +42,7 @@ struct orfeas_vram {
 };
 
 /* CLOCK_MONOTONIC now + seconds, for the condition variables. */
-int vram_monitor_start(orfeas_vram *vram);
-void vram_monitor_stop(orfeas_vram *vram);
+int orfeas_vram_monitor_start(orfeas_vram *vram);
+void orfeas_vram_monitor_stop(orfeas_vram *vram);
 
 #endif

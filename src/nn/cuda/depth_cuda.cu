@@ -29,7 +29,7 @@ int orfeas_dc::use_device(int ordinal)
     return orfeas_cuda_error(cudaSetDevice(ordinal), "cudaSetDevice");
 }
 
-int nn_dc_available(char *why, size_t why_size)
+int orfeas_nn_dc_available(char *why, size_t why_size)
 {
     int count = 0;
     if (orfeas_cuda_device_count(&count, why, why_size)) return 0;
@@ -46,22 +46,22 @@ int nn_dc_available(char *why, size_t why_size)
     return 1;
 }
 
-size_t nn_dc_resident_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_dc_resident_bytes(const nn_depth_cuda *d)
 {
     return d ? d->blob_n * sizeof(float) + d->half_n * sizeof(__half) + d->q_bytes : 0;
 }
 
-int nn_dc_precision(const nn_depth_cuda *d)
+int orfeas_nn_dc_precision(const nn_depth_cuda *d)
 {
     return d ? d->precision : NN_DC_FP32;
 }
 
-size_t nn_dc_last_run_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_dc_last_run_bytes(const nn_depth_cuda *d)
 {
     return d ? d->last_run_bytes : 0;
 }
 
-void nn_dc_free(nn_depth_cuda *d)
+void orfeas_nn_dc_free(nn_depth_cuda *d)
 {
     if (!d) return;
     if (!use_device(d->ordinal)) {
@@ -90,11 +90,11 @@ static int upload_buffer(nn_depth_cuda *d, void **dst, const void *src, size_t b
                              "cudaMemcpyAsync (weights)");
 }
 
-int nn_dc_upload(const nn_dc_layout *l, int ordinal, nn_depth_cuda **out)
+int orfeas_nn_dc_upload(const nn_dc_layout *l, int ordinal, nn_depth_cuda **out)
 {
     *out = NULL;
     char why[256];
-    if (!nn_dc_available(why, sizeof why)) {
+    if (!orfeas_nn_dc_available(why, sizeof why)) {
         ORFEAS_WARN("depth cuda: not available (%s)", why);
         return ORFEAS_ENOTFOUND;
     }
@@ -141,12 +141,12 @@ int nn_dc_upload(const nn_dc_layout *l, int ordinal, nn_depth_cuda **out)
     if (rc) {
         if (rc == ORFEAS_EGPUOOM)
             ORFEAS_WARN("depth cuda: out of device memory for the %s weights (%.1f MiB)",
-                        precision_name(l->precision), nn_dc_resident_bytes(d) / 1048576.0);
-        nn_dc_free(d);
+                        precision_name(l->precision), orfeas_nn_dc_resident_bytes(d) / 1048576.0);
+        orfeas_nn_dc_free(d);
         return rc;
     }
     ORFEAS_INFO("depth cuda: %s weights on cuda:%d (%.1f MiB)", precision_name(l->precision),
-                ordinal, nn_dc_resident_bytes(d) / 1048576.0);
+                ordinal, orfeas_nn_dc_resident_bytes(d) / 1048576.0);
     *out = d;
     return 0;
 }

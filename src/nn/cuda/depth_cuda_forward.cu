@@ -102,14 +102,14 @@ static void map_free(fw *f, dmap *m)
 
 static const float *T(const fw *f, const char *name)
 {
-    int i = nn_da_spec_index(name);
+    int i = orfeas_nn_da_spec_index(name);
     return i >= 0 ? f->t[i] : NULL;
 }
 
 #define LAUNCH(kernel, n, ...)                                                                     \
     ((n) == 0 ? 0 : (kernel<<<blocks_for(n), BLOCK, 0, f->st>>>(__VA_ARGS__), launched(#kernel)))
 
-/* nn_linear_fwd: y[n, out] = x[n, in] W^T + b. */
+/* orfeas_nn_linear_fwd: y[n, out] = x[n, in] W^T + b. */
 static int linear_fwd(fw *f, const dlin *l, const float *x, int n, float *y)
 {
     const float *w = l->w;
@@ -136,7 +136,7 @@ static int layernorm(fw *f, const float *x, int n, int c, const float *g, const 
     return launched("k_layernorm");
 }
 
-/* nn_attention, several heads per batched GEMM (all six when the scores fit
+/* orfeas_nn_attention, several heads per batched GEMM (all six when the scores fit
  * SCORE_BUDGET, else fewer, one at least). */
 static int attention(fw *f, const float *q, const float *k, const float *v, int ld, int n,
                      int heads, int dh, float *out, float *scores, int hb)
@@ -157,7 +157,7 @@ static int attention(fw *f, const float *q, const float *k, const float *v, int 
     return 0;
 }
 
-/* nn_conv2d: 1x1 as one GEMM, else im2col in row bands. Allocates y. */
+/* orfeas_nn_conv2d: 1x1 as one GEMM, else im2col in row bands. Allocates y. */
 static int conv2d(fw *f, const dmap *x, const float *w, const float *b, int co, int k, int stride,
                   int pad, dmap *y)
 {
@@ -192,7 +192,7 @@ static int conv2d(fw *f, const dmap *x, const float *w, const float *b, int co, 
     return rc;
 }
 
-/* nn_conv_transpose (kernel == stride), weight [ci, co, k, k]. Allocates y. */
+/* orfeas_nn_conv_transpose (kernel == stride), weight [ci, co, k, k]. Allocates y. */
 static int conv_transpose(fw *f, const dmap *x, const float *w, const float *b, int co, int k,
                           dmap *y)
 {
@@ -568,7 +568,7 @@ static int run_locked(nn_depth_cuda *d, const float *chw, int h, int w, float *o
     return rc;
 }
 
-int nn_dc_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
+int orfeas_nn_dc_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
 {
     if (!d || !chw || !out || h < 14 || w < 14 || h % 14 || w % 14) return ORFEAS_EINVAL;
     if ((long)(h / 14) * (w / 14) > 128L * 128L) return ORFEAS_EINVAL;

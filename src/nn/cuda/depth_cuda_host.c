@@ -31,12 +31,12 @@ static ptrdiff_t offset_of(const void *p, const void *base, size_t size, size_t 
     return off;
 }
 
-int nn_depth_cuda_available(char *why, size_t why_size)
+int orfeas_nn_depth_cuda_available(char *why, size_t why_size)
 {
-    return nn_dc_available(why, why_size);
+    return orfeas_nn_dc_available(why, why_size);
 }
 
-int nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda **out)
+int orfeas_nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda **out)
 {
     *out = NULL;
     if (!m) return ORFEAS_EINVAL;
@@ -48,7 +48,7 @@ int nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda
     l->qstore = m->qstore;
     size_t blob_end = 0, half_end = 0, q_end = 0;
     for (int i = 0; i < NN_DA_TENSORS; i++) {
-        size_t n = nn_spec_numel(&nn_da_specs[i]);
+        size_t n = orfeas_nn_spec_numel(&orfeas_nn_da_specs[i]);
         l->t_off[i] = offset_of(m->t[i], m->blob, sizeof(float), n, &blob_end);
         l->h_off[i] = offset_of(m->half[i], m->hstore, sizeof(uint16_t), n, &half_end);
     }
@@ -68,32 +68,32 @@ int nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda
     l->blob_n = blob_end;
     l->half_n = half_end;
     l->q_bytes = q_end;
-    int rc = nn_dc_upload(l, ordinal, out);
+    int rc = orfeas_nn_dc_upload(l, ordinal, out);
     free(l);
     return rc;
 }
 
-size_t nn_depth_cuda_resident_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_depth_cuda_resident_bytes(const nn_depth_cuda *d)
 {
-    return nn_dc_resident_bytes(d);
+    return orfeas_nn_dc_resident_bytes(d);
 }
 
-orfeas_depth_precision nn_depth_cuda_precision(const nn_depth_cuda *d)
+orfeas_depth_precision orfeas_nn_depth_cuda_precision(const nn_depth_cuda *d)
 {
-    return (orfeas_depth_precision)nn_dc_precision(d);
+    return (orfeas_depth_precision)orfeas_nn_dc_precision(d);
 }
 
-int nn_depth_cuda_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
+int orfeas_nn_depth_cuda_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
 {
-    return nn_dc_run(d, chw, h, w, out);
+    return orfeas_nn_dc_run(d, chw, h, w, out);
 }
 
-size_t nn_depth_cuda_last_run_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_depth_cuda_last_run_bytes(const nn_depth_cuda *d)
 {
-    return nn_dc_last_run_bytes(d);
+    return orfeas_nn_dc_last_run_bytes(d);
 }
 
-void nn_depth_cuda_free(nn_depth_cuda *d)
+void orfeas_nn_depth_cuda_free(nn_depth_cuda *d)
 {
-    nn_dc_free(d);
+    orfeas_nn_dc_free(d);
 }

@@ -58,13 +58,13 @@ typedef struct nn_dc_layout {
 
 typedef struct nn_depth_cuda nn_depth_cuda;
 
-int nn_dc_available(char *why, size_t why_size);
-int nn_dc_upload(const nn_dc_layout *l, int ordinal, nn_depth_cuda **out);
-size_t nn_dc_resident_bytes(const nn_depth_cuda *d);
-int nn_dc_precision(const nn_depth_cuda *d);
-int nn_dc_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out);
-size_t nn_dc_last_run_bytes(const nn_depth_cuda *d);
-void nn_dc_free(nn_depth_cuda *d);
+int orfeas_nn_dc_available(char *why, size_t why_size);
+int orfeas_nn_dc_upload(const nn_dc_layout *l, int ordinal, nn_depth_cuda **out);
+size_t orfeas_nn_dc_resident_bytes(const nn_depth_cuda *d);
+int orfeas_nn_dc_precision(const nn_depth_cuda *d);
+int orfeas_nn_dc_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out);
+size_t orfeas_nn_dc_last_run_bytes(const nn_depth_cuda *d);
+void orfeas_nn_dc_free(nn_depth_cuda *d);
 
 #ifdef __cplusplus
 }

@@ -23,7 +23,7 @@ __global__ void k_half_to_float(const __half *src, float *dst, size_t n)
     FOR_EACH(i, n) dst[i] = __half2float(src[i]);
 }
 
-/* nn_linear_fwd's dequantisation: (float)q * scale per output row. */
+/* orfeas_nn_linear_fwd's dequantisation: (float)q * scale per output row. */
 __global__ void k_dequant(const int8_t *q, const float *scale, size_t in, size_t n, float *dst)
 {
     FOR_EACH(i, n) dst[i] = (float)q[i] * scale[i / in];
@@ -98,7 +98,7 @@ __global__ void k_im2col(const float *x, int xh, int xw, int k, int stride, int 
     }
 }
 
-/* nn_conv_transpose's scatter: y[o, i*k+ky, j*k+kx] = tmp[(o,ky,kx), (i,j)] + b[o]. */
+/* orfeas_nn_conv_transpose's scatter: y[o, i*k+ky, j*k+kx] = tmp[(o,ky,kx), (i,j)] + b[o]. */
 __global__ void k_convt_scatter(const float *tmp, const float *b, int k, int xh, int xw, float *y,
                                 size_t n)
 {
@@ -113,7 +113,7 @@ __global__ void k_convt_scatter(const float *tmp, const float *b, int k, int xh,
     }
 }
 
-/* nn_resize_bilinear_ac, the same float expressions. */
+/* orfeas_nn_resize_bilinear_ac, the same float expressions. */
 __global__ void k_resize_bilinear_ac(const float *x, int xh, int xw, int oh, int ow, float sy,
                                      float sx, float *y, size_t n)
 {
@@ -137,7 +137,7 @@ __global__ void k_resize_bilinear_ac(const float *x, int xh, int xw, int oh, int
     }
 }
 
-/* nn_pos_interp (ops.c), in double as there, one thread per value. */
+/* orfeas_nn_pos_interp (ops.c), in double as there, one thread per value. */
 static __device__ void cubic_weights(double t, double wt[4])
 {
     const double A = -0.75;
@@ -218,7 +218,7 @@ template <typename T, bool MAX> static __device__ T block_reduce(T v, T *sh)
     return sh[0];
 }
 
-/* nn_layernorm: one block per row, mean and variance summed in double. */
+/* orfeas_nn_layernorm: one block per row, mean and variance summed in double. */
 __global__ void k_layernorm(const float *x, int c, const float *g, const float *b, float eps,
                             float *y)
 {
@@ -240,7 +240,7 @@ __global__ void k_layernorm(const float *x, int c, const float *g, const float *
         yr[i] = (float)((xr[i] - mean) * inv) * g[i] + b[i];
 }
 
-/* nn_softmax_rows: one block per row. */
+/* orfeas_nn_softmax_rows: one block per row. */
 __global__ void k_softmax_rows(float *s, int n)
 {
     __shared__ float sh[32];

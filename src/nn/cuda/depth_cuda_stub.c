@@ -7,13 +7,13 @@
 
 #include <stdio.h>
 
-int nn_depth_cuda_available(char *why, size_t why_size)
+int orfeas_nn_depth_cuda_available(char *why, size_t why_size)
 {
     if (why && why_size) snprintf(why, why_size, "built without CUDA");
     return 0;
 }
 
-int nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda **out)
+int orfeas_nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda **out)
 {
     (void)m;
     (void)ordinal;
@@ -21,19 +21,19 @@ int nn_depth_cuda_upload(const orfeas_depth_model *m, int ordinal, nn_depth_cuda
     return ORFEAS_ENOTFOUND;
 }
 
-size_t nn_depth_cuda_resident_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_depth_cuda_resident_bytes(const nn_depth_cuda *d)
 {
     (void)d;
     return 0;
 }
 
-orfeas_depth_precision nn_depth_cuda_precision(const nn_depth_cuda *d)
+orfeas_depth_precision orfeas_nn_depth_cuda_precision(const nn_depth_cuda *d)
 {
     (void)d;
     return ORFEAS_DEPTH_FP32;
 }
 
-int nn_depth_cuda_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
+int orfeas_nn_depth_cuda_run(nn_depth_cuda *d, const float *chw, int h, int w, float *out)
 {
     (void)d;
     (void)chw;
@@ -43,13 +43,13 @@ int nn_depth_cuda_run(nn_depth_cuda *d, const float *chw, int h, int w, float *o
     return ORFEAS_ENOTFOUND;
 }
 
-size_t nn_depth_cuda_last_run_bytes(const nn_depth_cuda *d)
+size_t orfeas_nn_depth_cuda_last_run_bytes(const nn_depth_cuda *d)
 {
     (void)d;
     return 0;
 }
 
-void nn_depth_cuda_free(nn_depth_cuda *d)
+void orfeas_nn_depth_cuda_free(nn_depth_cuda *d)
 {
     (void)d;
 }

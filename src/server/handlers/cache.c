@@ -11,13 +11,13 @@ static enum MHD_Result answer(request *r, cJSON *o)
 {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!text) return respond_error(r, ORFEAS_ENOMEM, NULL);
-    enum MHD_Result ret = respond_json(r, 200, text);
+    if (!text) return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
+    enum MHD_Result ret = orfeas_respond_json(r, 200, text);
     cJSON_free(text);
     return ret;
 }
 
-enum MHD_Result handle_cache_stats(request *r, const char *param)
+enum MHD_Result orfeas_handle_cache_stats(request *r, const char *param)
 {
     (void)param;
     orfeas_cache_stats st;
@@ -56,12 +56,12 @@ enum MHD_Result handle_cache_stats(request *r, const char *param)
     return answer(r, o);
 }
 
-enum MHD_Result handle_cache_clear(request *r, const char *param)
+enum MHD_Result orfeas_handle_cache_clear(request *r, const char *param)
 {
     (void)param;
     uint64_t n = orfeas_cache_clear(r->server->cache);
     ORFEAS_INFO("cache cleared: %llu entries", (unsigned long long)n);
     char text[64];
     snprintf(text, sizeof text, "{\"cleared\":%llu}", (unsigned long long)n);
-    return respond_json(r, 200, text);
+    return orfeas_respond_json(r, 200, text);
 }

@@ -56,7 +56,7 @@ static enum MHD_Result answer_model(request *r, orfeas_job *job, orfeas_cache_en
         size = entry->size;
     } else {
         int rc = orfeas_job_result(job, &data, &size);
-        if (rc) return respond_error(r, rc, NULL);
+        if (rc) return orfeas_respond_error(r, rc, NULL);
     }
     char disposition[96], timing[512];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"orfeas-%.8s.%s\"", snap->id,
@@ -74,7 +74,8 @@ static enum MHD_Result answer_model(request *r, orfeas_job *job, orfeas_cache_en
                              timing,
                              NULL};
     if (job)
-        return respond_job_bytes(r, job, orfeas_format_mime(snap->format), data, size, headers);
+        return orfeas_respond_job_bytes(r, job, orfeas_format_mime(snap->format), data, size,
+                                        headers);
     orfeas_cache_entry_ref(entry);
     struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback_cls(
         size, (void *)data, release_entry, entry);
@@ -86,7 +87,7 @@ static enum MHD_Result answer_model(request *r, orfeas_job *job, orfeas_cache_en
                             orfeas_format_mime(snap->format));
     for (size_t i = 0; headers[i] && headers[i + 1]; i += 2)
         MHD_add_response_header(response, headers[i], headers[i + 1]);
-    return respond_response(r, 200, response);
+    return orfeas_respond_response(r, 200, response);
 }
 
 static enum MHD_Result answer_summary(request *r, const orfeas_job_snapshot *snap,
@@ -95,10 +96,11 @@ static enum MHD_Result answer_summary(request *r, const orfeas_job_snapshot *sna
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (o && cJSON_AddStringToObject(o, "job_id", snap->id) &&
-        cJSON_AddStringToObject(o, "status", "completed") && job_result_json_add(o, snap) == 0)
+        cJSON_AddStringToObject(o, "status", "completed") &&
+        orfeas_job_result_json_add(o, snap) == 0)
         text = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!text) return respond_error(r, ORFEAS_ENOMEM, NULL);
+    if (!text) return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
     const char *headers[] = {"X-Orfeas-Job",
                              snap->id,
                              "X-Orfeas-Cache",
@@ -106,23 +108,24 @@ static enum MHD_Result answer_summary(request *r, const orfeas_job_snapshot *sna
                              "X-Orfeas-Precision",
                              orfeas_precision_name(snap->stats.precision),
                              NULL};
-    enum MHD_Result ret = respond_bytes(r, 200, "application/json", text, strlen(text), headers);
+    enum MHD_Result ret =
+        orfeas_respond_bytes(r, 200, "application/json", text, strlen(text), headers);
     cJSON_free(text);
     return ret;
 }
 
-enum MHD_Result handle_generate(request *r, const char *param)
+enum MHD_Result orfeas_handle_generate(request *r, const char *param)
 {
     (void)param;
     orfeas_service_request req = {.mode = ORFEAS_SERVICE_SYNC};
     enum MHD_Result ret;
-    if (request_job_or_answer(r, &req.job, &ret)) return ret;
-    const char *accept = request_header(r, MHD_HTTP_HEADER_ACCEPT);
-    int want_json = request_accepts_json(accept) && request_accept_format(accept) < 0;
+    if (orfeas_request_job_or_answer(r, &req.job, &ret)) return ret;
+    const char *accept = orfeas_request_header(r, MHD_HTTP_HEADER_ACCEPT);
+    int want_json = orfeas_request_accepts_json(accept) && orfeas_request_accept_format(accept) < 0;
 
     orfeas_service_answer ans;
     if (orfeas_service_generate(r->server, &req, &ans)) {
-        ret = respond_error(r, ans.error, ans.message);
+        ret = orfeas_respond_error(r, ans.error, ans.message);
     } else if (ans.entry) {
         memcpy(r->job_id, ans.snap.id, sizeof r->job_id);
         ret = want_json ? answer_summary(r, &ans.snap, ans.cache)
@@ -132,7 +135,7 @@ enum MHD_Result handle_generate(request *r, const char *param)
         orfeas_service_wait(r->server, req.mode, ans.job, WAIT_SLICE_MS, client_gone, r);
         orfeas_job_snapshot_get(ans.job, &ans.snap);
         if (ans.snap.state != ORFEAS_JOB_COMPLETED)
-            ret = respond_job_error(r, &ans.snap);
+            ret = orfeas_respond_job_error(r, &ans.snap);
         else if (want_json)
             ret = answer_summary(r, &ans.snap, ans.cache);
         else

@@ -14,7 +14,7 @@ static void cluster_part(orfeas_server *s, char *out, size_t size, int *degraded
     orfeas_cluster_view v;
     orfeas_cluster_view_get(s->cluster, &v);
     char node[300];
-    json_escape(v.node_id, node, sizeof node);
+    orfeas_json_escape(v.node_id, node, sizeof node);
     *degraded = !v.redis_up;
     snprintf(out, size,
              ",\"node\":\"%s\",\"cluster\":{\"redis\":\"%s\",\"nodes_alive\":%lld,"
@@ -30,7 +30,7 @@ static void cluster_part(orfeas_server *s, char *out, size_t size, int *degraded
  * unreachable: the node still serves what it can locally); 503 while
  * starting or draining, so that a load balancer stops sending work before
  * the process goes away. */
-enum MHD_Result handle_health(request *r, const char *param)
+enum MHD_Result orfeas_handle_health(request *r, const char *param)
 {
     (void)param;
     orfeas_server *s = r->server;
@@ -50,7 +50,7 @@ enum MHD_Result handle_health(request *r, const char *param)
              cluster);
     if (state != SERVER_RUNNING) {
         const char *retry[] = {"Retry-After", "5", NULL};
-        return respond_bytes(r, 503, "application/json", body, strlen(body), retry);
+        return orfeas_respond_bytes(r, 503, "application/json", body, strlen(body), retry);
     }
-    return respond_json(r, 200, body);
+    return orfeas_respond_json(r, 200, body);
 }

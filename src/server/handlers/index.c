@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-/* Static bytes, never copied; Cache-Control as given (respond_response
+/* Static bytes, never copied; Cache-Control as given (orfeas_respond_response
  * would add no-store). */
 static enum MHD_Result respond_static(request *r, const orfeas_web_asset *a,
                                       const char *cache_control)
@@ -22,17 +22,17 @@ static enum MHD_Result respond_static(request *r, const orfeas_web_asset *a,
     return rc;
 }
 
-enum MHD_Result handle_index(request *r, const char *param)
+enum MHD_Result orfeas_handle_index(request *r, const char *param)
 {
     (void)param;
     /* The page names the assets by their content tag: always revalidate it. */
     return respond_static(r, &orfeas_web_assets[0], "no-cache");
 }
 
-enum MHD_Result handle_asset(request *r, const char *param)
+enum MHD_Result orfeas_handle_asset(request *r, const char *param)
 {
     for (size_t i = 1; param && i < orfeas_web_asset_count; i++)
         if (strcmp(orfeas_web_assets[i].path, param) == 0)
             return respond_static(r, &orfeas_web_assets[i], "public, max-age=31536000, immutable");
-    return respond_error(r, ORFEAS_ENOTFOUND, "no such asset");
+    return orfeas_respond_error(r, ORFEAS_ENOTFOUND, "no such asset");
 }

@@ -38,28 +38,28 @@ static int add_job(cJSON *list, const orfeas_job_snapshot *snap)
     }
     if (ok && snap->state == ORFEAS_JOB_COMPLETED) {
         cJSON *res = cJSON_AddObjectToObject(o, "result");
-        ok = res && job_result_json_add(res, snap) == 0;
+        ok = res && orfeas_job_result_json_add(res, snap) == 0;
     }
     return ok ? 0 : ORFEAS_ENOMEM;
 }
 
-enum MHD_Result handle_job_list(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_list(request *r, const char *param)
 {
     (void)param;
     long limit = JOB_LIST_DEFAULT;
-    const char *text = request_query(r, "limit");
+    const char *text = orfeas_request_query(r, "limit");
     if (text && *text) {
         char *end;
         limit = strtol(text, &end, 10);
         if (*end || limit < 1 || limit > JOB_LIST_MAX)
-            return respond_error(r, ORFEAS_EINVAL, "limit: an integer from 1 to 1000");
+            return orfeas_respond_error(r, ORFEAS_EINVAL, "limit: an integer from 1 to 1000");
     }
     orfeas_job_snapshot *snaps = malloc((size_t)limit * sizeof *snaps);
-    if (!snaps) return respond_error(r, ORFEAS_ENOMEM, NULL);
+    if (!snaps) return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
     int n = orfeas_scheduler_list(r->server->scheduler, snaps, (int)limit);
     if (n < 0) {
         free(snaps);
-        return respond_error(r, n, NULL);
+        return orfeas_respond_error(r, n, NULL);
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *list = o ? cJSON_AddArrayToObject(o, "jobs") : NULL;
@@ -69,8 +69,8 @@ enum MHD_Result handle_job_list(request *r, const char *param)
     free(snaps);
     char *json = rc ? NULL : cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
-    if (!json) return respond_error(r, ORFEAS_ENOMEM, NULL);
-    enum MHD_Result ret = respond_json(r, 200, json);
+    if (!json) return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
+    enum MHD_Result ret = orfeas_respond_json(r, 200, json);
     cJSON_free(json);
     return ret;
 }

@@ -19,7 +19,7 @@ static double round_to(double v, double step)
     return round(v / step) * step;
 }
 
-int job_result_json_add(cJSON *o, const orfeas_job_snapshot *snap)
+int orfeas_job_result_json_add(cJSON *o, const orfeas_job_snapshot *snap)
 {
     const orfeas_mesh_report *rep = &snap->stats.report;
     char url[96];
@@ -52,19 +52,19 @@ int job_result_json_add(cJSON *o, const orfeas_job_snapshot *snap)
     return ok ? 0 : ORFEAS_ENOMEM;
 }
 
-enum MHD_Result respond_job_error(request *r, const orfeas_job_snapshot *snap)
+enum MHD_Result orfeas_respond_job_error(request *r, const orfeas_job_snapshot *snap)
 {
     if (snap->state == ORFEAS_JOB_QUEUED || snap->state == ORFEAS_JOB_RUNNING) {
         char msg[96];
         snprintf(msg, sizeof msg, "job %s is %s", snap->id, orfeas_job_state_name(snap->state));
-        return respond_error(r, ORFEAS_ENOTREADY, msg);
+        return orfeas_respond_error(r, ORFEAS_ENOTREADY, msg);
     }
     /* A job cancelled by the shutdown is the server's doing, not the
      * client's: answer busy, so that the client retries elsewhere. */
     if (snap->state == ORFEAS_JOB_CANCELLED && atomic_load(&r->server->state) == SERVER_DRAINING)
-        return respond_error(r, ORFEAS_EBUSY, "the server is shutting down");
+        return orfeas_respond_error(r, ORFEAS_EBUSY, "the server is shutting down");
     int err = snap->error ? snap->error : ORFEAS_EINTERNAL;
-    return respond_error(r, err, snap->error_message);
+    return orfeas_respond_error(r, err, snap->error_message);
 }
 
 static void release_job(void *cls)
@@ -72,8 +72,9 @@ static void release_job(void *cls)
     orfeas_job_unref(cls);
 }
 
-enum MHD_Result respond_job_bytes(request *r, orfeas_job *job, const char *content_type,
-                                  const uint8_t *data, size_t size, const char *const *headers)
+enum MHD_Result orfeas_respond_job_bytes(request *r, orfeas_job *job, const char *content_type,
+                                         const uint8_t *data, size_t size,
+                                         const char *const *headers)
 {
     orfeas_job_ref(job);
     struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback_cls(
@@ -85,7 +86,7 @@ enum MHD_Result respond_job_bytes(request *r, orfeas_job *job, const char *conte
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     for (size_t i = 0; headers && headers[i] && headers[i + 1]; i += 2)
         MHD_add_response_header(response, headers[i], headers[i + 1]);
-    return respond_response(r, 200, response);
+    return orfeas_respond_response(r, 200, response);
 }
 
 /* --- ids --- */
@@ -109,10 +110,11 @@ static int valid_id(const char *id)
 static enum MHD_Result find_job(request *r, const char *id, orfeas_job **job)
 {
     *job = NULL;
-    if (!valid_id(id)) return respond_error(r, ORFEAS_EINVAL, "job id: expected a lowercase UUID");
+    if (!valid_id(id))
+        return orfeas_respond_error(r, ORFEAS_EINVAL, "job id: expected a lowercase UUID");
     memcpy(r->job_id, id, sizeof r->job_id);
     *job = orfeas_scheduler_find(r->server->scheduler, id);
-    if (!*job) return respond_error(r, ORFEAS_ENOTFOUND, "no such job (unknown or expired)");
+    if (!*job) return orfeas_respond_error(r, ORFEAS_ENOTFOUND, "no such job (unknown or expired)");
     return MHD_YES;
 }
 
@@ -120,26 +122,26 @@ static enum MHD_Result respond_cjson(request *r, int status, cJSON *o, const cha
 {
     char *text = o ? cJSON_PrintUnformatted(o) : NULL;
     cJSON_Delete(o);
-    if (!text) return respond_error(r, ORFEAS_ENOMEM, NULL);
+    if (!text) return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
     const char *headers[] = {"Location", location, NULL};
-    enum MHD_Result ret =
-        respond_bytes(r, status, "application/json", text, strlen(text), location ? headers : NULL);
+    enum MHD_Result ret = orfeas_respond_bytes(r, status, "application/json", text, strlen(text),
+                                               location ? headers : NULL);
     cJSON_free(text);
     return ret;
 }
 
 /* --- routes --- */
 
-enum MHD_Result handle_job_create(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_create(request *r, const char *param)
 {
     (void)param;
     orfeas_service_request req = {.mode = ORFEAS_SERVICE_ASYNC};
     enum MHD_Result answered;
-    if (request_job_or_answer(r, &req.job, &answered)) return answered;
+    if (orfeas_request_job_or_answer(r, &req.job, &answered)) return answered;
     orfeas_service_answer ans;
     int rc = orfeas_service_generate(r->server, &req, &ans);
     orfeas_service_answer_release(&ans); /* the snapshot is all this needs */
-    if (rc) return respond_error(r, ans.error, ans.message);
+    if (rc) return orfeas_respond_error(r, ans.error, ans.message);
     const orfeas_job_snapshot *snap = &ans.snap;
     memcpy(r->job_id, snap->id, sizeof r->job_id);
 
@@ -164,7 +166,7 @@ static cJSON *add_time(cJSON *o, const char *name, double unix_s)
     return unix_s > 0 ? cJSON_AddNumberToObject(o, name, unix_s) : cJSON_AddNullToObject(o, name);
 }
 
-enum MHD_Result handle_job_status(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_status(request *r, const char *param)
 {
     orfeas_job *job;
     enum MHD_Result ret = find_job(r, param, &job);
@@ -189,7 +191,7 @@ enum MHD_Result handle_job_status(request *r, const char *param)
     }
     if (ok && snap.state == ORFEAS_JOB_COMPLETED) {
         cJSON *res = cJSON_AddObjectToObject(o, "result");
-        ok = res && job_result_json_add(res, &snap) == 0;
+        ok = res && orfeas_job_result_json_add(res, &snap) == 0;
     }
     if (!ok) {
         cJSON_Delete(o);
@@ -198,7 +200,7 @@ enum MHD_Result handle_job_status(request *r, const char *param)
     return respond_cjson(r, 200, o, NULL);
 }
 
-enum MHD_Result handle_job_result(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_result(request *r, const char *param)
 {
     orfeas_job *job;
     enum MHD_Result ret = find_job(r, param, &job);
@@ -206,14 +208,14 @@ enum MHD_Result handle_job_result(request *r, const char *param)
     orfeas_job_snapshot snap;
     orfeas_job_snapshot_get(job, &snap);
     orfeas_format format = snap.format;
-    const char *asked = request_query(r, "format");
+    const char *asked = orfeas_request_query(r, "format");
     if (asked && *asked && orfeas_format_parse(asked, &format)) {
         orfeas_job_unref(job);
-        return respond_error(r, ORFEAS_EINVAL, "format: one of stl, obj, ply, glb");
+        return orfeas_respond_error(r, ORFEAS_EINVAL, "format: one of stl, obj, ply, glb");
     }
     if (snap.state != ORFEAS_JOB_COMPLETED) {
         orfeas_job_unref(job);
-        return respond_job_error(r, &snap);
+        return orfeas_respond_job_error(r, &snap);
     }
     char disposition[96];
     snprintf(disposition, sizeof disposition, "attachment; filename=\"orfeas-%.8s.%s\"", snap.id,
@@ -223,8 +225,9 @@ enum MHD_Result handle_job_result(request *r, const char *param)
         const uint8_t *data;
         size_t size;
         int rc = orfeas_job_result(job, &data, &size);
-        ret = rc ? respond_error(r, rc, NULL)
-                 : respond_job_bytes(r, job, orfeas_format_mime(format), data, size, headers);
+        ret =
+            rc ? orfeas_respond_error(r, rc, NULL)
+               : orfeas_respond_job_bytes(r, job, orfeas_format_mime(format), data, size, headers);
         orfeas_job_unref(job);
         return ret;
     }
@@ -233,11 +236,12 @@ enum MHD_Result handle_job_result(request *r, const char *param)
     orfeas_job_unref(job);
     if (rc) {
         orfeas_buffer_free(&out);
-        return respond_error(r, rc,
-                             rc == ORFEAS_ENOTFOUND ? "only this job's own format is kept here (it "
-                                                      "was restored after a restart or ran on "
-                                                      "another node); submit it again for another"
-                                                    : NULL);
+        return orfeas_respond_error(r, rc,
+                                    rc == ORFEAS_ENOTFOUND
+                                        ? "only this job's own format is kept here (it "
+                                          "was restored after a restart or ran on "
+                                          "another node); submit it again for another"
+                                        : NULL);
     }
     /* The exported copy is handed to libmicrohttpd, which frees it. */
     struct MHD_Response *response =
@@ -249,10 +253,10 @@ enum MHD_Result handle_job_result(request *r, const char *param)
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, orfeas_format_mime(format));
     for (size_t i = 0; headers[i]; i += 2)
         MHD_add_response_header(response, headers[i], headers[i + 1]);
-    return respond_response(r, 200, response);
+    return orfeas_respond_response(r, 200, response);
 }
 
-enum MHD_Result handle_job_thumbnail(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_thumbnail(request *r, const char *param)
 {
     orfeas_job *job;
     enum MHD_Result ret = find_job(r, param, &job);
@@ -261,23 +265,24 @@ enum MHD_Result handle_job_thumbnail(request *r, const char *param)
     orfeas_job_snapshot_get(job, &snap);
     if (snap.state != ORFEAS_JOB_COMPLETED) {
         orfeas_job_unref(job);
-        return respond_job_error(r, &snap);
+        return orfeas_respond_job_error(r, &snap);
     }
     const uint8_t *data;
     size_t size;
     int rc = orfeas_job_thumbnail(job, &data, &size);
     const char *headers[] = {"X-Orfeas-Job", snap.id, NULL};
-    ret = rc ? respond_error(r, rc,
-                             rc == ORFEAS_ENOTFOUND ? "this job's mesh (for the preview) is not "
-                                                      "kept here: it was restored after a "
-                                                      "restart or ran on another node"
-                                                    : NULL)
-             : respond_job_bytes(r, job, "image/png", data, size, headers);
+    ret = rc ? orfeas_respond_error(r, rc,
+                                    rc == ORFEAS_ENOTFOUND
+                                        ? "this job's mesh (for the preview) is not "
+                                          "kept here: it was restored after a "
+                                          "restart or ran on another node"
+                                        : NULL)
+             : orfeas_respond_job_bytes(r, job, "image/png", data, size, headers);
     orfeas_job_unref(job);
     return ret;
 }
 
-enum MHD_Result handle_job_cancel(request *r, const char *param)
+enum MHD_Result orfeas_handle_job_cancel(request *r, const char *param)
 {
     orfeas_job *job;
     enum MHD_Result ret = find_job(r, param, &job);

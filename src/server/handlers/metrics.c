@@ -12,7 +12,7 @@ static int append_cluster(orfeas_server *s, orfeas_buffer *text)
     orfeas_cluster_view_get(s->cluster, &v);
     char node[300], buf[3000];
     /* Prometheus label values escape \, " and newlines like JSON does. */
-    json_escape(v.node_id, node, sizeof node);
+    orfeas_json_escape(v.node_id, node, sizeof node);
     int n = snprintf(
         buf, sizeof buf,
         "# HELP orfeas_cluster_redis_up 1 when this node's last exchange with Redis worked.\n"
@@ -44,7 +44,7 @@ static int append_cluster(orfeas_server *s, orfeas_buffer *text)
 
 /* Prometheus scrape: counters and histograms from the metrics registry,
  * gauges read now from the scheduler, the VRAM manager and the cluster. */
-enum MHD_Result handle_metrics(request *r, const char *param)
+enum MHD_Result orfeas_handle_metrics(request *r, const char *param)
 {
     (void)param;
     orfeas_server *s = r->server;
@@ -64,10 +64,10 @@ enum MHD_Result handle_metrics(request *r, const char *param)
     if (!err) err = append_cluster(s, &text);
     if (err) {
         orfeas_buffer_free(&text);
-        return respond_error(r, err, NULL);
+        return orfeas_respond_error(r, err, NULL);
     }
-    enum MHD_Result rc = respond_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8",
-                                       text.data, text.size, NULL);
+    enum MHD_Result rc = orfeas_respond_bytes(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+                                              text.data, text.size, NULL);
     orfeas_buffer_free(&text);
     return rc;
 }

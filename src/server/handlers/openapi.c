@@ -582,13 +582,13 @@ int orfeas_openapi_json(char **out)
     return *out ? 0 : ORFEAS_ENOMEM;
 }
 
-enum MHD_Result handle_openapi(request *r, const char *param)
+enum MHD_Result orfeas_handle_openapi(request *r, const char *param)
 {
     (void)param;
     char *json = NULL;
     int err = orfeas_openapi_json(&json);
-    if (err) return respond_error(r, err, NULL);
-    enum MHD_Result rc = respond_json(r, 200, json);
+    if (err) return orfeas_respond_error(r, err, NULL);
+    enum MHD_Result rc = orfeas_respond_json(r, 200, json);
     free(json);
     return rc;
 }

@@ -95,7 +95,8 @@ static int set_line(stream *st, const char *head, const uint8_t *data, size_t si
 static void error_line(stream *st, int err, const char *message)
 {
     char escaped[400], head[600];
-    json_escape(message && *message ? message : orfeas_strerror(err), escaped, sizeof escaped);
+    orfeas_json_escape(message && *message ? message : orfeas_strerror(err), escaped,
+                       sizeof escaped);
     snprintf(head, sizeof head, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\",\"status\":%d}}",
              orfeas_error_code(err), escaped, orfeas_error_http_status(err));
     st->done = 1;
@@ -245,16 +246,16 @@ static void free_stream(void *cls)
     free(st);
 }
 
-enum MHD_Result handle_progressive(request *r, const char *param)
+enum MHD_Result orfeas_handle_progressive(request *r, const char *param)
 {
     (void)param;
     orfeas_service_request req = {.mode = ORFEAS_SERVICE_STREAM};
     enum MHD_Result answered;
-    if (request_job_or_answer(r, &req.job, &answered)) return answered;
+    if (orfeas_request_job_or_answer(r, &req.job, &answered)) return answered;
     stream *st = calloc(1, sizeof *st);
     if (!st) {
         orfeas_job_request_free(&req.job);
-        return respond_error(r, ORFEAS_ENOMEM, NULL);
+        return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
     }
     st->server = r->server;
     st->start_ms = r->start_ms;
@@ -268,7 +269,7 @@ enum MHD_Result handle_progressive(request *r, const char *param)
     st->fd = info ? info->connect_fd : -1;
     /* Submitted before the stream starts, so a full queue is a plain 503. */
     if (orfeas_service_generate(r->server, &req, &st->ans)) {
-        enum MHD_Result ret = respond_error(r, st->ans.error, st->ans.message);
+        enum MHD_Result ret = orfeas_respond_error(r, st->ans.error, st->ans.message);
         free(st);
         return ret;
     }
@@ -278,11 +279,11 @@ enum MHD_Result handle_progressive(request *r, const char *param)
         MHD_SIZE_UNKNOWN, STREAM_BLOCK, read_stream, st, free_stream);
     if (!response) {
         free_stream(st);
-        return respond_error(r, ORFEAS_ENOMEM, NULL);
+        return orfeas_respond_error(r, ORFEAS_ENOMEM, NULL);
     }
     MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "application/x-ndjson");
     MHD_add_response_header(response, "X-Orfeas-Job", st->ans.snap.id);
     /* Proxies (nginx) would otherwise hold the lines back. */
     MHD_add_response_header(response, "X-Accel-Buffering", "no");
-    return respond_response(r, 200, response);
+    return orfeas_respond_response(r, 200, response);
 }
