@@ -1,8 +1,8 @@
 /* The cache key and the two-tier cache. Time comes from an injected clock,
  * so TTL cases need no sleeping. */
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "cache/key.h"
-#include "jobs/scheduler.h" /* the requests keyed */
+#include "orfeas/jobs.h" /* the requests keyed */
 #include "testutil.h"
 
 #include <pthread.h>

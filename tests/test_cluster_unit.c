@@ -20,10 +20,10 @@
  * the image (the job's seed), so every result says which inputs it ran on,
  * and it counts its runs per seed. No wall-clock assertions: waits are on
  * states, with generous deadlines. Exit 77 (skipped) without redis-server. */
-#include "cache/cache.h"
-#include "cluster/cluster.h"
+#include "orfeas/cache.h"
+#include "orfeas/cluster.h"
 #include "cluster/redis_link.h"
-#include "jobs/scheduler.h"
+#include "orfeas/jobs.h"
 #include "testutil.h"
 
 #include <arpa/inet.h>

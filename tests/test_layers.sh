@@ -5,7 +5,8 @@
 # .inc file, prints each upward or sideways one as
 #   file: includes X (layer A above B)
 # and exits 1 if there is any. A file or header whose layer is not in the
-# table below is reported too, so a new subsystem gets a place first.
+# table below is reported too, so a new subsystem gets a place first; so is
+# a .c or .cu file under src/ of more than 800 lines.
 # Usage: tests/test_layers.sh [repository root] (default: this script's ..)
 set -u
 ROOT=${1:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -45,6 +46,10 @@ export export
 thumbnail export
 engine engine
 orfeas engine
+cache cache
+jobs jobs
+cluster cluster
+server server
 '
 
 declare -A RANK
@@ -114,8 +119,14 @@ while IFS= read -r file; do
     done < <(sed -n -E 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*("([^"]+)"|<(orfeas\/[^>]+)>).*/\2\3/p' "$file")
 done < <(find src include/orfeas -type f \( -name '*.c' -o -name '*.h' -o -name '*.cu' -o -name '*.inc' \) | LC_ALL=C sort)
 
+# Small files too: no source file in src/ over 800 lines.
+while IFS= read -r file; do
+    lines=$(wc -l <"$file")
+    [ "$lines" -le 800 ] || report "$file: $lines lines (at most 800: split it)"
+done < <(find src -type f \( -name '*.c' -o -name '*.cu' \) | LC_ALL=C sort)
+
 if [ "$violations" -gt 0 ]; then
-    echo "test_layers: $violations include(s) against the layer order (docs/architecture.md)"
+    echo "test_layers: $violations violation(s) of the layer order or the file size (docs/architecture.md)"
     exit 1
 fi
-echo "test_layers: every include points to its own layer or one below"
+echo "test_layers: every include points to its own layer or one below; no src/ file over 800 lines"

@@ -2,7 +2,7 @@
  * (selected by the quality parameter) for queueing, cancel, timeout,
  * failure, concurrency, eviction and shutdown. No wall-clock assertions:
  * waits are on states, with generous limits. */
-#include "jobs/scheduler.h"
+#include "orfeas/jobs.h"
 #include "testutil.h"
 
 #include <pthread.h>

@@ -3,7 +3,7 @@
  * disk eviction and of the TTL sweep) and, while their bytes are in
  * memory, on an LRU list. File reads and writes happen outside the lock;
  * a per-node generation tells whether a file read is still current. */
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "core/clock.h"
 #include "core/fs.h"
 #include "cache/key.h"

@@ -1,7 +1,7 @@
 /* orfeas serve: runs until SIGTERM or SIGINT, then drains and exits 0. */
 #include "cli/cli.h"
 #include "orfeas/orfeas.h"
-#include "server/server.h"
+#include "orfeas/server.h"
 
 #include <pthread.h>
 #include <signal.h>

@@ -10,7 +10,7 @@
 #ifndef ORFEAS_CLUSTER_CLUSTER_INTERNAL_H
 #define ORFEAS_CLUSTER_CLUSTER_INTERNAL_H
 
-#include "cluster/cluster.h"
+#include "orfeas/cluster.h"
 #include "core/clock.h"
 #include "cluster/redis_link.h"
 

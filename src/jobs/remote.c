@@ -4,7 +4,7 @@
  * outcome; a job accepted elsewhere is tracked (remote 2). Both stay on the
  * remote list while unfinished. */
 #include "jobs/scheduler_internal.h"
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,7 +20,7 @@
 #ifndef ORFEAS_JOBS_SCHEDULER_INTERNAL_H
 #define ORFEAS_JOBS_SCHEDULER_INTERNAL_H
 
-#include "jobs/scheduler.h"
+#include "orfeas/jobs.h"
 #include "core/clock.h"
 
 #include <pthread.h>

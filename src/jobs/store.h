@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cache/cache.h"
-#include "jobs/scheduler.h"
+#include "orfeas/cache.h"
+#include "orfeas/jobs.h"
 
 typedef struct orfeas_store orfeas_store;
 

@@ -2,7 +2,7 @@
  * job (a preview first, see preview.c, else the oldest queued one) and runs
  * it in steps: generate, export, store, cache, report, settle, log, finish. */
 #include "jobs/scheduler_internal.h"
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "jobs/store.h"
 
 #include <stdio.h>

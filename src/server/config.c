@@ -1,7 +1,7 @@
 /* The serve configuration table: one row per setting drives the flag
  * (--queue-max), the environment variable (ORFEAS_QUEUE_MAX), the bounds,
  * the default and `orfeas serve --help`. Flags override the environment. */
-#include "server/server.h"
+#include "orfeas/server.h"
 
 #include <ctype.h>
 #include <errno.h>

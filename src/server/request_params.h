@@ -17,7 +17,7 @@
 
 #include <microhttpd.h>
 
-#include "jobs/scheduler.h"
+#include "orfeas/jobs.h"
 
 #define REQUEST_DEFAULT_MAX_PARTS 32
 #define REQUEST_MAX_QUERY 64          /* query parameters at most */

@@ -2,11 +2,11 @@
  * log one line per request, and shut down gracefully. */
 #include "server/server_internal.h"
 #include "core/fs.h"
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "cache/sha256.h"
 #include "jobs/store.h"
 #include "orfeas/depth.h"
-#include "cluster/cluster.h"
+#include "orfeas/cluster.h"
 #include "orfeas/log.h"
 
 #include <arpa/inet.h>

@@ -5,10 +5,10 @@
 #include <microhttpd.h>
 #include <stdatomic.h>
 
-#include "jobs/scheduler.h"
+#include "orfeas/jobs.h"
 #include "core/clock.h"
 #include "server/metrics.h"
-#include "server/server.h"
+#include "orfeas/server.h"
 
 typedef enum { SERVER_STARTING = 0, SERVER_RUNNING, SERVER_DRAINING } server_state;
 

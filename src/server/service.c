@@ -1,7 +1,7 @@
 /* The service between the routes and the jobs (service.h): the cache, then
  * the scheduler, with the cache outcome counted here and only here. */
 #include "server/service.h"
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "server/server_internal.h"
 
 #include <string.h>

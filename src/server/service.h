@@ -8,8 +8,8 @@
 #ifndef ORFEAS_SERVER_SERVICE_H
 #define ORFEAS_SERVER_SERVICE_H
 
-#include "jobs/scheduler.h"
-#include "server/server.h"
+#include "orfeas/jobs.h"
+#include "orfeas/server.h"
 
 struct orfeas_cache_entry;
 

@@ -1,6 +1,6 @@
 /* GET /api/v1/cache/stats and POST /api/v1/cache/clear (both behind the API
  * key when one is set, like every route but health). */
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "server/server_internal.h"
 
 #include <cjson/cJSON.h>

@@ -5,7 +5,7 @@
  * interest: the job is cancelled when no one else waits for it. */
 /* POLLRDHUP: a peer that closed its side. */
 #define _GNU_SOURCE
-#include "cache/cache.h"
+#include "orfeas/cache.h"
 #include "server/request_params.h"
 #include "server/server_internal.h"
 #include "server/service.h"

@@ -1,4 +1,4 @@
-#include "cluster/cluster.h"
+#include "orfeas/cluster.h"
 #include "server/server_internal.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  *
  * The requested quality q becomes a ladder q, q-2, q-4, ... >= 1 run from
  * the bottom (7: 1, 3, 5, 7). The service submits the top level as a job
- * with the coarse levels as its previews (jobs/scheduler.h): all of them run
+ * with the coarse levels as its previews (orfeas/jobs.h): all of them run
  * on the scheduler's workers, the previews one at a time ahead of the queue
  * (so the first line comes as soon as a worker is free) and the job
  * alongside them; a real job backs the last line (its result and thumbnail

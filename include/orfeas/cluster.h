@@ -17,13 +17,13 @@
  * idle beyond --claim-after and are claimed
  * (XAUTOCLAIM) by another. Before running, a node checks whether the job
  * (or its key) is already done: the second finisher does not recompute. */
-#ifndef ORFEAS_CLUSTER_CLUSTER_H
-#define ORFEAS_CLUSTER_CLUSTER_H
+#ifndef ORFEAS_CLUSTER_H
+#define ORFEAS_CLUSTER_H
 
 #include <stdint.h>
 
-#include "cache/cache.h"
-#include "jobs/scheduler.h"
+#include "orfeas/cache.h"
+#include "orfeas/jobs.h"
 
 typedef struct orfeas_cluster orfeas_cluster;
 

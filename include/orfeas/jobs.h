@@ -1,8 +1,8 @@
 /* Jobs and the scheduler: a bounded queue, worker threads, per-job state,
  * progress, cancel and timeout. Jobs are reference counted: every pointer
  * handed out holds a reference the caller drops with orfeas_job_unref. */
-#ifndef ORFEAS_JOBS_SCHEDULER_H
-#define ORFEAS_JOBS_SCHEDULER_H
+#ifndef ORFEAS_JOBS_H
+#define ORFEAS_JOBS_H
 
 #include <stdatomic.h>
 #include <stdint.h>

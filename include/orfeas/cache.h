@@ -5,8 +5,8 @@
  * deleted and counted, never served). Entries older than the TTL are
  * misses and are deleted. Thread-safe; entries handed out are reference
  * counted and immutable. */
-#ifndef ORFEAS_CACHE_CACHE_H
-#define ORFEAS_CACHE_CACHE_H
+#ifndef ORFEAS_CACHE_H
+#define ORFEAS_CACHE_H
 
 #include <stdatomic.h>
 #include <stddef.h>
