@@ -9,8 +9,14 @@ PORT ?= 5000
 
 all: build
 
+# What tools/deps.sh installs: the run set (build and run the server), or
+# for the tests, fuzzing and benchmarks the test set, a superset. A
+# target-specific value holds for the target's prerequisites too (build, deps).
+DEPS = run
+test test-fast test-asan test-tsan fuzz fuzz-ci load soak soak-ci bench bench-report: DEPS = test
+
 deps:
-	@tools/deps.sh
+	@tools/deps.sh $(DEPS)
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
@@ -53,7 +59,7 @@ bench: build
 	$(BUILD)/bench/bench_engine --devices cpu,sim:24GiB
 	$(BUILD)/bench/bench_simplify --quick
 
-fuzz:
+fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DORFEAS_FUZZ=ON \
 		-DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)

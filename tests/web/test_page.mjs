@@ -1,5 +1,5 @@
 // The web page in Debian's Chromium (headless), driven by playwright-core
-// from web/node_modules, against a real orfeas server.
+// from tests/web/node_modules, against a real orfeas server.
 //
 //   node test_page.mjs main URL TESTDATA OUTDIR      generate, view, jobs, ?job=, error case
 //   node test_page.mjs key URL KEY OUTDIR            the API key prompt (server with --api-key)
@@ -9,10 +9,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { chromium } = createRequire(path.join(root, 'web/package.json'))('playwright-core');
+const { chromium } = createRequire(import.meta.url)('playwright-core');
 
 const CHROMIUM = process.env.ORFEAS_CHROMIUM || '/usr/bin/chromium';
 const ARGS = [

@@ -9,7 +9,6 @@ orfeas="$1"
 data="$2"
 out="$3"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/../server_lib.sh"
 tmp="$(mktemp -d)"
@@ -20,7 +19,7 @@ fail() {
     exit 1
 }
 [ -x "${ORFEAS_CHROMIUM:-/usr/bin/chromium}" ] || fail "no /usr/bin/chromium: run tools/deps.sh"
-[ -d "$root/web/node_modules/playwright-core" ] || fail "no web/node_modules: run tools/deps.sh"
+[ -d "$here/node_modules/playwright-core" ] || fail "no tests/web/node_modules: run tools/deps.sh test"
 rm -rf "$out"
 mkdir -p "$out"
 
