@@ -24,7 +24,7 @@ if pkg-config --exists spng libjpeg libwebp libexif libpng libcjson 2>/dev/null 
 else
     # Offline machines cannot install: say so and try the build anyway. The
     # run set builds everything here; the unit tests skip what they lack
-    # (test_cluster_unit: redis-server), saying so.
+    # (redis-server, ../shared/testdata), saying so.
     timeout 120 bash tools/deps.sh run || echo "tools/deps.sh failed (offline?); building with what is here"
 fi
 command -v nvcc >/dev/null || { echo "FAIL: nvcc not found"; exit 2; }

@@ -1,7 +1,7 @@
 // The web page in Debian's Chromium (headless), driven by playwright-core
 // from tests/web/node_modules, against a real orfeas server.
 //
-//   node test_page.mjs main URL TESTDATA OUTDIR      generate, view, jobs, ?job=, error case
+//   node test_page.mjs main URL IMAGE OUTDIR         generate, view, jobs, ?job=, error case
 //   node test_page.mjs key URL KEY OUTDIR            the API key prompt (server with --api-key)
 //
 // Prints one line per check; exits 1 on the first failure.
@@ -81,7 +81,7 @@ function watchErrors(page, errors) {
 }
 
 async function mainScenario(context) {
-  const testdata = third;
+  const image = third; // apple.jpg
   const errors = [];
   const page = await context.newPage();
   watchErrors(page, errors);
@@ -99,7 +99,7 @@ async function mainScenario(context) {
   );
 
   // Upload through the file input, generate, wait for the final level.
-  await page.setInputFiles('#file', path.join(testdata, 'images/apple.jpg'));
+  await page.setInputFiles('#file', image);
   await page.waitForSelector('#preview:not([hidden])');
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForSelector('body[data-viewer="ready"][data-job]', { timeout: TIMEOUT });
