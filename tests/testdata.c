@@ -7,7 +7,8 @@
 /* Where copies of shared images ship, looked in before the shared data. */
 static const char *const shipped[] = {"examples", "tests/fixtures"};
 
-const char *testdata_dir(void)
+/* The shared test data directory. */
+static const char *testdata_dir(void)
 {
     const char *env = getenv("ORFEAS_TESTDATA");
     return env && *env ? env : ORFEAS_TESTDATA;
@@ -42,15 +43,6 @@ int testdata_vcheck(FILE *out, const char *who, va_list files)
     for (const char *rel = va_arg(files, const char *); rel; rel = va_arg(files, const char *))
         if (check_one(out, who, rel)) return -1;
     return 0;
-}
-
-int testdata_check(FILE *out, const char *who, ...)
-{
-    va_list files;
-    va_start(files, who);
-    int rc = testdata_vcheck(out, who, files);
-    va_end(files);
-    return rc;
 }
 
 const char *testdata_image(const char *name, char *buf, size_t size)

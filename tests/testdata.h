@@ -13,15 +13,12 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* The shared test data directory. */
-const char *testdata_dir(void);
 /* Writes the path of RELATIVE ("images/apple.jpg", "depth_golden") to buf. */
 const char *testdata_path(const char *relative, char *buf, size_t size);
 /* 0 when each file of the NULL-terminated list is there; else -1 after one
  * line on out: "WHO: needs ../shared/testdata/REL (not found at PATH); set
  * ORFEAS_TESTDATA=DIR ...", naming the first one missing. */
 int testdata_vcheck(FILE *out, const char *who, va_list files);
-int testdata_check(FILE *out, const char *who, ...);
 /* The same for "images/NAME", NAME each of the n names (NULL entries skipped). */
 const char *testdata_image(const char *name, char *buf, size_t size);
 int testdata_check_images(FILE *out, const char *who, const char *const *names, size_t n);
