@@ -9,18 +9,29 @@ PORT ?= 5000
 
 all: build
 
+# What tools/deps.sh installs: the run set (build and run the server), or
+# for the tests, fuzzing and benchmarks the test set, a superset. A
+# target-specific value holds for the target's prerequisites too (build, deps).
+DEPS = run
+test test-fast test-asan test-tsan fuzz fuzz-ci load soak soak-ci bench bench-report: DEPS = test
+
 deps:
-	@tools/deps.sh
+	@tools/deps.sh $(DEPS)
 
 build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# ctest shows nothing of a skipped test: after a run, the line each skipped
+# test (or skipped part of one) printed, saying what it lacked.
+ctest_skips = grep -hsE '^SKIP |: skipped: ' $(1)/Testing/Temporary/LastTest.log || true
 
 # Every test in the default build, then the unit and fuzz-corpus tests again
 # under AddressSanitizer + UndefinedBehaviorSanitizer, and the unit tests
 # under ThreadSanitizer.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	@$(call ctest_skips,$(BUILD))
 	$(MAKE) test-asan
 	$(MAKE) test-tsan
 	$(MAKE) fuzz-ci
@@ -28,12 +39,14 @@ test: build
 
 test-fast: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz'
+	@$(call ctest_skips,$(BUILD))
 
 test-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORFEAS_CUDA=OFF -DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		ctest --output-on-failure -j $(JOBS) -L 'unit|fuzz|asan'
+	@$(call ctest_skips,build-asan)
 
 # The unit tests again under ThreadSanitizer (the VRAM manager, the
 # scheduler and the engine on shared devices are multi-threaded). OpenBLAS's
@@ -43,6 +56,7 @@ test-tsan: deps
 	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DORFEAS_CUDA=OFF -DORFEAS_SANITIZE=thread $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-tsan -j $(JOBS)
 	cd build-tsan && OPENBLAS_NUM_THREADS=1 TSAN_OPTIONS=halt_on_error=1 ctest --output-on-failure -j $(JOBS) -L 'unit'
+	@$(call ctest_skips,build-tsan)
 
 # The server on the embedded defaults (127.0.0.1:5000, device auto, data
 # under the XDG data home). Ctrl-C stops it.
@@ -53,7 +67,7 @@ bench: build
 	$(BUILD)/bench/bench_engine --devices cpu,sim:24GiB
 	$(BUILD)/bench/bench_simplify --quick
 
-fuzz:
+fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DORFEAS_FUZZ=ON \
 		-DORFEAS_SANITIZE=address,undefined $(CMAKE_FLAGS) >/dev/null
 	@cmake --build build-fuzz -j $(JOBS)

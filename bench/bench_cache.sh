@@ -8,10 +8,13 @@
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 orfeas="${1:-$here/build/orfeas}"
-image="${2:-$here/../shared/testdata/images/horse.png}"
 secs="${3:-10}"
 # shellcheck source=tests/server_lib.sh
 source "$here/tests/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/tests/testdata.sh"
+image="${2:-$(testdata_file images/horse.png)}"
+[ -r "$image" ] || { echo "bench_cache.sh: no image at $image"; exit 1; }
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/deps.sh)"; exit 1; }

@@ -11,8 +11,11 @@
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 orfeas="${1:-$here/build/orfeas}"
-image="${2:-$here/../shared/testdata/images/horse.png}"
 runs="${3:-21}"
+# shellcheck source=tests/testdata.sh
+source "$here/tests/testdata.sh"
+image="${2:-$(testdata_file images/horse.png)}"
+[ -r "$image" ] || { echo "bench_cluster.sh: no image at $image"; exit 1; }
 work="$(mktemp -d)"
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$work"' EXIT

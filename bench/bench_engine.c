@@ -8,6 +8,7 @@
  * "none" runs without a device (host memory, no VRAM manager). */
 #include "orfeas/blas.h"
 #include "orfeas/orfeas.h"
+#include "testdata.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,12 +151,14 @@ int main(int argc, char **argv)
             paths[count++] = argv[i];
         }
     }
-    if (count == 0)
+    if (count == 0) {
+        if (testdata_check_images(stderr, "bench_engine", default_images, DEFAULT_IMAGE_COUNT))
+            return 1;
         for (size_t i = 0; i < DEFAULT_IMAGE_COUNT; i++) {
-            snprintf(storage[i], sizeof storage[i], "%s/images/%s", ORFEAS_TESTDATA,
-                     default_images[i]);
+            testdata_image(default_images[i], storage[i], sizeof storage[i]);
             paths[count++] = storage[i];
         }
+    }
 
     printf("orfeas %s engine benchmark: %d images, mode %s, median of %d runs per image,\n"
            "then the median over the images; one thread; peak RSS of the process per quality\n\n",

@@ -4,6 +4,7 @@
  * PGM so they can be looked at. */
 #include "orfeas/image.h"
 #include "shape/segment.h"
+#include "testdata.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,8 +29,8 @@ static int cmp_double(const void *a, const void *b)
 
 static int load(const char *name, orfeas_image *img)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/images/%s", ORFEAS_TESTDATA, name);
+    char path[4096];
+    testdata_image(name, path, sizeof path);
     uint8_t *data = NULL;
     size_t size = 0;
     int rc = orfeas_read_file(path, 0, &data, &size);
@@ -53,6 +54,9 @@ int main(void)
         {"camera.png", NULL},
         {"opencv-logo.png", NULL},
     };
+    if (testdata_check_images(stderr, "bench_segment", &images[0][0],
+                              sizeof images / sizeof images[0][0]))
+        return 1;
     const char *dump = getenv("ORFEAS_BENCH_MASKS");
     printf("%-16s %9s %8s %6s %6s %6s\n", "image", "size", "ms", "conf", "fg", "IoU");
     for (size_t i = 0; i < sizeof images / sizeof images[0]; i++) {

@@ -8,9 +8,12 @@ set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 orfeas="${1:-$here/build/orfeas}"
 secs="${2:-10}"
-data="$here/../shared/testdata/images"
 # shellcheck source=tests/server_lib.sh
 source "$here/tests/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/tests/testdata.sh"
+images=(apple.jpg plant.jpg astronaut.png rocket.jpg)
+testdata_check bench_server.sh "${images[@]/#/images/}" || exit 1
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT
 command -v wrk >/dev/null || { echo "wrk is not installed (tools/deps.sh)"; exit 1; }
@@ -21,7 +24,7 @@ echo "orfeas server benchmark, $(nproc) cores, device auto, ${secs}s per wrk run
 echo
 
 cat >"$work/post.lua" <<LUA
-local f = io.open("$data/apple.jpg", "rb")
+local f = io.open("$(testdata_file images/apple.jpg)", "rb")
 wrk.method = "POST"
 wrk.body = f:read("*all")
 f:close()
@@ -53,8 +56,8 @@ echo
 # server's elapsed_ms on those lines; median of 5 runs per image.
 echo "| image | quality | levels | first line ms (client) | first line ms (server) | final line ms (client) | final/first |"
 echo "|---|---|---|---|---|---|---|"
-for img in apple.jpg plant.jpg astronaut.png rocket.jpg; do
-    node - "$SERVER_URL" "$data/$img" 7 5 <<'JS'
+for img in "${images[@]}"; do
+    node - "$SERVER_URL" "$(testdata_file "images/$img")" 7 5 <<'JS'
 const http = require("http"), fs = require("fs"), path = require("path");
 const [url, file, quality, runs] = process.argv.slice(2);
 const body = fs.readFileSync(file);

@@ -11,6 +11,7 @@
 #include "orfeas/image.h"
 #include "shape/depthmap.h"
 #include "shape/inflate.h"
+#include "testdata.h"
 
 #include <float.h>
 #include <math.h>
@@ -19,10 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#ifndef ORFEAS_TESTDATA
-#define ORFEAS_TESTDATA "../shared/testdata"
-#endif
 
 static int g_runs = 5;
 
@@ -113,8 +110,8 @@ static void field_free(field *f)
 
 static int load_rgba(const char *file, uint32_t side, uint8_t **rgba, uint32_t *w, uint32_t *h)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/images/%s", ORFEAS_TESTDATA, file);
+    char path[4096];
+    testdata_image(file, path, sizeof path);
     uint8_t *data = NULL;
     size_t size = 0;
     orfeas_image img = {0};
@@ -594,6 +591,8 @@ int main(int argc, char **argv)
 {
     int quick = argc > 1 && !strcmp(argv[1], "--quick");
     if (quick) g_runs = 3;
+    static const char *const images[] = {"astronaut.png", "coffee.png", "opencv-logo.png"};
+    if (testdata_check_images(stderr, "bench_simplify", images, 3)) return 1;
     /* Budgets: per-surface share of quality 7 (512) and 9 (1024). The 1024
      * pass keeps one relief and one inflate case to stay within ~2 min. */
     const struct {
@@ -613,10 +612,10 @@ int main(int argc, char **argv)
         for (int kind = 0; kind < 4; kind++) {
             if (!(sizes[s].kinds >> kind & 1)) continue;
             field f = {0};
-            int err = kind == 0   ? relief_field(&f, "astronaut.png", sizes[s].side)
-                      : kind == 1 ? relief_field(&f, "coffee.png", sizes[s].side)
+            int err = kind == 0   ? relief_field(&f, images[0], sizes[s].side)
+                      : kind == 1 ? relief_field(&f, images[1], sizes[s].side)
                       : kind == 2 ? disc_field(&f, sizes[s].side)
-                                  : alpha_field(&f, "opencv-logo.png", sizes[s].side);
+                                  : alpha_field(&f, images[2], sizes[s].side);
             if (err) {
                 fprintf(stderr, "case %d: error %d\n", kind, err);
                 return 1;

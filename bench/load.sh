@@ -29,11 +29,19 @@ conns="${LOAD_CONNS:-64}"
 device="${LOAD_DEVICE:-auto}"
 workers="${LOAD_WORKERS:-2}"
 bound_mib="${LOAD_RSS_BOUND_MIB:-1024}"
-images="${ORFEAS_TESTDATA:-$here/../shared/testdata}/images"
 # shellcheck source=tests/server_lib.sh
 source "$here/tests/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/tests/testdata.sh"
+# bench/load.js reads these three from one directory: links to wherever
+# they are (shipped in examples/ and tests/fixtures/).
+load_images=(apple.jpg horse.png truncated.jpg)
+testdata_check load.sh "${load_images[@]/#/images/}" || exit 1
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT
+images="$work/images"
+mkdir "$images"
+for f in "${load_images[@]}"; do ln -s "$(testdata_file "images/$f")" "$images/$f"; done
 command -v node >/dev/null || { echo "node is required"; exit 1; }
 [ -x "$orfeas" ] || { echo "no server binary at $orfeas (make build)"; exit 1; }
 

@@ -4,7 +4,9 @@
 # Nothing in the document is typed by hand; rerun to refresh it.
 # usage: bench/report.sh [BUILD_DIR] [OUT]
 # env: REPORT_RUNS (3), REPORT_SERVER_SECONDS (5), REPORT_LOAD_SECONDS (30),
-#      REPORT_DEVICES (cpu,sim:24GiB, plus cuda when nvidia-smi answers)
+#      REPORT_DEVICES (cpu,sim:24GiB, plus cuda when nvidia-smi answers);
+#      ORFEAS_TESTDATA (the shared test images, tests/testdata.h; the bench
+#      programs that need them fail, saying so, without)
 set -u
 here="$(cd "$(dirname "$0")/.." && pwd)"
 build="${1:-$here/build}"
@@ -16,7 +18,6 @@ load_secs="${REPORT_LOAD_SECONDS:-30}"
 orfeas="$build/orfeas"
 bin="$build/bench"
 [ -x "$orfeas" ] && [ -x "$bin/bench_engine" ] || { echo "build first: make build (no $orfeas or $bin/bench_engine)"; exit 1; }
-export ORFEAS_TESTDATA="${ORFEAS_TESTDATA:-$here/../shared/testdata}"
 gpu="none"
 devices="${REPORT_DEVICES:-cpu,sim:24GiB}"
 if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then
@@ -113,10 +114,10 @@ section "Depth model on the CPU (short: 266 px, 1 rep)" "$bin/bench_depth" --siz
 section "OpenBLAS kernels: the Prescott fallback vs what orfeas runs" bash "$here/bench/bench_blas.sh" "$orfeas" 3
 section "HTTP server: requests/s and first progressive line" "$here/bench/bench_server.sh" "$orfeas" "$server_secs"
 if [ -x "$here/bench/bench_cache.sh" ] || [ -f "$here/bench/bench_cache.sh" ]; then
-    section "Cache: hit vs miss" bash "$here/bench/bench_cache.sh" "$orfeas" "$ORFEAS_TESTDATA/images/horse.png" "$server_secs"
+    section "Cache: hit vs miss" bash "$here/bench/bench_cache.sh" "$orfeas" "$here/examples/horse.png" "$server_secs"
 fi
 section "Cluster through Redis: overhead and spread (bench/bench_cluster.sh)" \
-    bash "$here/bench/bench_cluster.sh" "$orfeas" "$ORFEAS_TESTDATA/images/horse.png" 11
+    bash "$here/bench/bench_cluster.sh" "$orfeas" "$here/examples/horse.png" 11
 section "Mixed load at 64 connections (bench/load.sh)" "$here/bench/load.sh" "$orfeas" "$load_secs"
 
 {

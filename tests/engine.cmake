@@ -8,7 +8,7 @@ foreach(image ${ORFEAS_MATRIX_IMAGES})
   endif()
   add_test(NAME mesh_matrix_${image}
            COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_mesh_matrix.sh $<TARGET_FILE:orfeas>
-                   ${ORFEAS_TESTDATA}/images/${image} ${several})
+                   ${ORFEAS_TESTDATA} ${image} ${several})
   set_tests_properties(mesh_matrix_${image} PROPERTIES LABELS oracle TIMEOUT 900)
 endforeach()
 

@@ -3,10 +3,13 @@
 # help on every subcommand, physical size.
 # usage: test_cli.sh ORFEAS TESTDATA
 set -u
-orfeas="$1" data="$2"
+orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/oracles.sh
 source "$here/oracles.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 passed=0 failed=0
@@ -32,7 +35,7 @@ expect_text() {
     fi
 }
 
-img="$data/images/apple.jpg"
+img="$(testdata_file images/apple.jpg)"
 expect_exit 0 "version" "$orfeas" version
 expect_text "$work/out.txt" "orfeas" "version output"
 expect_exit 0 "help" "$orfeas" --help
@@ -52,7 +55,7 @@ expect_text "$work/err.txt" "quality" "error names the field"
 expect_exit 2 "unknown flag" "$orfeas" generate "$img" --colour red -o "$work/x.stl"
 expect_exit 2 "base above depth" "$orfeas" generate "$img" --mode relief --depth-mm 5 --base-mm 6 -o "$work/x.stl"
 expect_exit 3 "missing input" "$orfeas" generate "$work/nope.png" -o "$work/x.stl"
-expect_exit 6 "truncated jpeg" "$orfeas" generate "$data/images/truncated.jpg" -o "$work/x.stl"
+expect_exit 6 "truncated jpeg" "$orfeas" generate "$(testdata_file images/truncated.jpg)" -o "$work/x.stl"
 expect_text "$work/err.txt" "invalid_image" "error code printed"
 printf 'GIF89a\001\000\001\000' >"$work/tiny.gif"
 expect_exit 5 "unsupported format" "$orfeas" generate "$work/tiny.gif" -o "$work/x.stl"
@@ -62,22 +65,28 @@ expect_exit 4 "pixel limit" "$orfeas" generate "$img" --max-pixels 1000 -o "$wor
 expect_exit 3 "unwritable output" "$orfeas" generate "$img" --quality 1 -o "$work/no/such/dir/x.stl"
 [ ! -e "$work/x.stl" ] && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: a failed run left an output" >&2; }
 
-# Uploaded mask: the plant cut out by its ground-truth matte, inflated.
-expect_exit 0 "mask upload" "$orfeas" generate "$data/images/plant.jpg" --mask "$data/images/plant_matte.png" \
-    --mode inflate --quality 4 -o "$work/plant.stl"
-expect_text "$work/out.txt" "foreground mask" "mask used"
-oracle_admesh "$work/plant.stl" >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
+# Uploaded mask and depth (the plant and its ground-truth matte, shared data).
+plant="$(testdata_file images/plant.jpg)" matte="$(testdata_file images/plant_matte.png)"
+if testdata_have "test_cli, mask and depth uploads" images/plant.jpg images/plant_matte.png; then
+    # Uploaded mask: the plant cut out by its ground-truth matte, inflated.
+    expect_exit 0 "mask upload" "$orfeas" generate "$plant" --mask "$matte" \
+        --mode inflate --quality 4 -o "$work/plant.stl"
+    expect_text "$work/out.txt" "foreground mask" "mask used"
+    oracle_admesh "$work/plant.stl" >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
 
-# Uploaded depth: a relief from the matte as depth map.
-expect_exit 0 "depth upload" "$orfeas" generate "$data/images/plant.jpg" --depth "$data/images/plant_matte.png" \
-    --mode relief --quality 4 --width-mm 50 --depth-mm 6 -o "$work/relief.stl" -o "$work/relief.glb"
-oracle_admesh "$work/relief.stl" 1 >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
-oracle_gltf "$work/relief.glb" >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
-expect_text "$work/out.txt" "bbox 50.00 x" "width honoured"
+    # Uploaded depth: a relief from the matte as depth map.
+    expect_exit 0 "depth upload" "$orfeas" generate "$plant" --depth "$matte" \
+        --mode relief --quality 4 --width-mm 50 --depth-mm 6 -o "$work/relief.stl" -o "$work/relief.glb"
+    oracle_admesh "$work/relief.stl" 1 >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
+    oracle_gltf "$work/relief.glb" >/dev/null && passed=$((passed + 1)) || failed=$((failed + 1))
+    expect_text "$work/out.txt" "bbox 50.00 x" "width honoured"
 
-# Depth upload changes the result; detail changes the result.
-"$orfeas" generate "$data/images/plant.jpg" --mode relief --quality 4 -q -o "$work/lum.stl"
-cmp -s "$work/lum.stl" "$work/relief.stl" && { failed=$((failed + 1)); echo "FAIL: depth upload ignored" >&2; } || passed=$((passed + 1))
+    # Depth upload changes the result.
+    "$orfeas" generate "$plant" --mode relief --quality 4 -q -o "$work/lum.stl"
+    cmp -s "$work/lum.stl" "$work/relief.stl" && { failed=$((failed + 1)); echo "FAIL: depth upload ignored" >&2; } || passed=$((passed + 1))
+fi
+
+# Detail changes the result.
 "$orfeas" generate "$img" --quality 3 --detail 0 -q -o "$work/d0.stl"
 "$orfeas" generate "$img" --quality 3 --detail 1 -q -o "$work/d1.stl"
 cmp -s "$work/d0.stl" "$work/d1.stl" && { failed=$((failed + 1)); echo "FAIL: detail ignored" >&2; } || passed=$((passed + 1))

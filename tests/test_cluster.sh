@@ -11,10 +11,17 @@
 #  (5) a Redis with a password: ORFEAS_REDIS_PASSWORD, the URL, a wrong one.
 # usage: test_cluster.sh ORFEAS TESTDATA
 set -u
-orfeas="$1" data="$2"
+orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
+# The 30 jobs: 10 photos x 3 parameter sets (long enough to be caught mid-run).
+images=(horse.png camera.png coffee.png chelsea.png rocket.jpg orange.jpg apple.jpg astronaut.png opencv-logo.png plant.jpg)
+testdata_require cluster "${images[@]/#/images/}"
+horse="$(testdata_file images/horse.png)" apple="$(testdata_file images/apple.jpg)"
 command -v redis-server >/dev/null || { echo "redis-server missing (tools/deps.sh installs it)"; exit 1; }
 work="$(mktemp -d)"
 declare -A PID URL
@@ -78,12 +85,10 @@ node_start() { # node_start NAME [flags...]
 }
 cluster_node() { node_start "$1" --redis "redis://127.0.0.1:$rport/0" --node-id "$1" --claim-after 2; }
 
-# The 30 jobs: 10 photos x 3 parameter sets (long enough to be caught mid-run).
-images=(horse.png camera.png coffee.png chelsea.png rocket.jpg orange.jpg apple.jpg astronaut.png opencv-logo.png plant.jpg)
 variants=("quality=9 format=stl" "quality=8 format=glb" "quality=10 format=obj")
 spec() { # spec I -> curl -F arguments for job I
     local img="${images[$(($1 % 10))]}" v="${variants[$(($1 / 10))]}" f
-    echo "-F image=@$data/images/$img"
+    echo "-F image=@$(testdata_file "images/$img")"
     for f in $v; do echo "-F $f"; done
 }
 # shellcheck disable=SC2046
@@ -174,7 +179,7 @@ check "repeated batch: bytes identical ($equal/30)" test "$equal" -eq 30
 curls=()
 for k in 0 1 2 3; do
     s="${survivors[$((k % 2))]}"
-    curl -s -o "$work/co$k" -D "$work/co$k.h" -F "image=@$data/images/horse.png" -F quality=10 \
+    curl -s -o "$work/co$k" -D "$work/co$k.h" -F "image=@$horse" -F quality=10 \
         -F format=stl -F width_mm=77 "${URL[$s]}/api/v1/generate" &
     curls+=($!)
 done
@@ -212,11 +217,11 @@ check "redis down: health says degraded ($POLLED)" test "$POLLED" = degraded
 check "redis down: health still 200" test "$(curl -s -o /dev/null -w '%{http_code}' "${URL[nA]}/api/health")" = 200
 generate 0 "$work/down0" "${URL[nA]}"
 check "redis down: a cached result is still served" cmp -s "$work/down0" "$work/ref0"
-curl -s -o "$work/down_new" -D "$work/down_new.h" -F "image=@$data/images/apple.jpg" -F quality=4 \
+curl -s -o "$work/down_new" -D "$work/down_new.h" -F "image=@$apple" -F quality=4 \
     -F format=stl -F width_mm=55 "${URL[nA]}/api/v1/generate"
 check "redis down: a new job runs locally" test "$(header "$work/down_new.h" X-Orfeas-Cache)" = miss
 check "redis down: its model is a closed STL" test "$(stat -c %s "$work/down_new")" -gt 1000
-curl -s -o "$work/down_job" -F "image=@$data/images/apple.jpg" -F quality=3 "${URL[nC]}/api/v1/jobs"
+curl -s -o "$work/down_job" -F "image=@$apple" -F quality=3 "${URL[nC]}/api/v1/jobs"
 down_id="$(json_get "$work/down_job" j.job_id)"
 poll_json "${URL[nC]}/api/v1/jobs/$down_id" j.status completed
 check "redis down: an async job completes locally ($POLLED)" test "$POLLED" = completed
@@ -227,7 +232,7 @@ check "redis back: the node re-created the stream group" \
     test "$(rcli XINFO GROUPS orfeas:jobs | grep -c '^orfeas$')" -ge 1
 
 # The shared tier is cleared from any node.
-curl -s -o /dev/null -F "image=@$data/images/apple.jpg" -F quality=2 -F width_mm=66 "${URL[nA]}/api/v1/generate"
+curl -s -o /dev/null -F "image=@$apple" -F quality=2 -F width_mm=66 "${URL[nA]}/api/v1/generate"
 check "a result made on nA is in Redis" test "$(rcli --scan --pattern 'orfeas:cache:*' | wc -l)" -ge 1
 curl -s -X POST "${URL[nC]}/api/v1/cache/clear" >"$work/clear"
 check "cache clear on nC reports the shared entries" test "$(json_get "$work/clear" j.cleared)" -ge 1
@@ -250,7 +255,7 @@ check "password in the URL (percent-escaped): connected ($POLLED)" test "$POLLED
 poll_json "${URL[nW]}/api/health" j.status degraded 50
 check "wrong password: degraded ($POLLED)" test "$POLLED" = degraded
 check "wrong password: the log says AUTH failed" grep -q "AUTH failed" "$work/nW.log"
-curl -s -o "$work/pw_job" -F "image=@$data/images/apple.jpg" -F quality=2 "${URL[nU]}/api/v1/jobs"
+curl -s -o "$work/pw_job" -F "image=@$apple" -F quality=2 "${URL[nU]}/api/v1/jobs"
 pw_id="$(json_get "$work/pw_job" j.job_id)"
 poll_json "${URL[nP]}/api/v1/jobs/$pw_id" j.status completed
 check "behind a password: a job accepted on one node is seen completed on the other" \

@@ -969,7 +969,8 @@ int main(void)
     test_url_parse();
 
     if (!find_redis()) {
-        printf("skipped: redis-server not installed\n");
+        printf("SKIP test_cluster_unit: redis-server not installed (tools/deps.sh test installs "
+               "it)\n");
         return 77;
     }
     REQUIRE(mkdtemp(redis_dir));

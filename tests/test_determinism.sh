@@ -8,17 +8,15 @@
 # usage: test_determinism.sh ORFEAS TESTDATA
 set -u
 orfeas="$1"
-testdata="${ORFEAS_TESTDATA:-$2}"
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/server_lib.sh"
+. "$here/testdata.sh"
+testdata_init "$2"
 
-# A square photo (network input 518 x 518) and a 400 x 328 one (another size).
-pick() { for f in "$here/../examples/$1" "$testdata/images/$1"; do [ -f "$f" ] && { echo "$f"; return; }; done; }
-square="$(pick apple.jpg)" wide="$(pick horse.png)"
-if [ -z "$square" ] || [ -z "$wide" ]; then
-    echo "SKIP test_determinism: needs apple.jpg and horse.png (examples/ or ORFEAS_TESTDATA=DIR)"
-    exit 77
-fi
+# A square photo (network input 518 x 518) and a 400 x 328 one (another
+# size); both ship in examples/.
+testdata_require test_determinism images/apple.jpg images/horse.png
+square="$(testdata_file images/apple.jpg)" wide="$(testdata_file images/horse.png)"
 
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT

@@ -193,6 +193,9 @@ static void test_injected_oom(void)
 
 int main(void)
 {
+    testutil_require_data("test_engine_device", "images/apple.jpg", "images/opencv-logo.png",
+                          "images/coffee.png", "images/plant.jpg", "images/horse.png",
+                          "images/orange.jpg");
     test_estimates_cover_peaks();
     test_precision_changes_memory();
     test_many_jobs_small_card();

@@ -8,10 +8,13 @@
 # kill -9 under load and a full disk: tests/test_persistence.sh.
 # usage: test_faults.sh ORFEAS TESTDATA
 set -u
-orfeas="$1" data="$2"
+orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT
 passed=0 failed=0
@@ -23,8 +26,8 @@ bad() {
     failed=$((failed + 1))
     echo "FAIL $*"
 }
-img="$data/images/horse.png"
-jpg="$data/images/apple.jpg"
+img="$(testdata_file images/horse.png)"
+jpg="$(testdata_file images/apple.jpg)"
 command -v node >/dev/null || { echo "node is required"; exit 1; }
 
 # status_in WANTS CODE DESC curl-args...: the status is one of WANTS (a|b)
@@ -218,7 +221,7 @@ for f in $formats; do
         status_in "$want" "$code" "$f cut to $cut of $size bytes" -F "image=@$work/cut.$f" -F quality=1 "$U/api/v1/generate"
     done
 done
-status_in 422 invalid_image "shared truncated.jpg (raw)" -H 'Content-Type: image/jpeg' --data-binary "@$data/images/truncated.jpg" "$U/api/v1/generate"
+status_in 422 invalid_image "shared truncated.jpg (raw)" -H 'Content-Type: image/jpeg' --data-binary "@$(testdata_file images/truncated.jpg)" "$U/api/v1/generate"
 healthy "after truncated files"
 
 # --- zero-byte bodies and wrong content types

@@ -104,6 +104,8 @@ static void test_png_ignores(void)
 
 int main(void)
 {
+    testutil_require_data("test_image_scaled", "images/plant.jpg", "images/rocket.jpg",
+                          "images/camera.png");
     test_jpeg("images/plant.jpg");
     test_jpeg("images/rocket.jpg");
     test_png_ignores();

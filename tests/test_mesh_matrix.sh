@@ -3,12 +3,17 @@
 # {1,4,7,10} x every format, checked by tools nobody here wrote: admesh
 # (closed, oriented, volume > 0, parts, bounding box), assimp (loads), the
 # Khronos glTF Validator (0 errors). Then byte-identical reruns.
-# usage: test_mesh_matrix.sh ORFEAS IMAGE SEVERAL_OBJECTS(0|1)
+# usage: test_mesh_matrix.sh ORFEAS TESTDATA IMAGE SEVERAL_OBJECTS(0|1)
 set -u
-orfeas="$1" image="$2" several="${3:-0}"
+orfeas="$1" several="${4:-0}"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/oracles.sh
 source "$here/oracles.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
+testdata_require "mesh_matrix_$3" "images/$3"
+image="$(testdata_file "images/$3")"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 name="$(basename "${image%.*}")"

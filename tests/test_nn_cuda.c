@@ -21,7 +21,7 @@
  *
  * Without a CUDA device (or in a build without CUDA) it checks that the
  * entry points say so and exits 77, which ctest reports as skipped
- * (SKIP_RETURN_CODE in tests/nn_cuda.cmake): nothing was compared. */
+ * (SKIP_RETURN_CODE, tests/CMakeLists.txt): nothing was compared. */
 #include "nn/depth_cuda.h"
 #include "nn/weights.h"
 #include "orfeas/depth.h"

@@ -112,6 +112,7 @@ static void run_case(const orfeas_depth_model *m, char c, int h, int w, uint64_t
 
 int main(void)
 {
+    testutil_require_data("test_nn_depth", "depth_golden");
     orfeas_depth_set_threads(2);
     orfeas_depth_model *m;
     REQUIRE(orfeas_depth_load_random(42, ORFEAS_DEPTH_FP32, &m) == 0);

@@ -7,10 +7,13 @@
 # gives 503 storage_full for new results while cached ones are still served.
 # usage: test_persistence.sh ORFEAS TESTDATA
 set -u
-orfeas="$1" data="$2"
+orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
 work="$(mktemp -d)"
 mounted=""
 cleanup() {
@@ -19,8 +22,8 @@ cleanup() {
     rm -rf "$work"
 }
 trap cleanup EXIT
-img="$data/images/horse.png"
-img2="$data/images/apple.jpg"
+img="$(testdata_file images/horse.png)"
+img2="$(testdata_file images/apple.jpg)"
 D="$work/data"
 
 start() { server_start "$orfeas" --device cpu --workers 1 --queue-max 16 --data-dir "$@"; }

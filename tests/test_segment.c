@@ -369,6 +369,8 @@ int main(void)
     test_maxflow_reuse();
     test_mask_ops();
     test_degenerate();
-    test_plant_iou();
+    if (testutil_have_data("test_segment, the plant's IoU", "images/plant.jpg",
+                           "images/plant_matte.png"))
+        test_plant_iou();
     return testutil_finish("test_segment");
 }

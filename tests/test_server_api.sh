@@ -5,10 +5,13 @@
 # clients, out-of-memory on a simulated card, API keys, and shutdown.
 # usage: test_server_api.sh ORFEAS TESTDATA
 set -u
-orfeas="$1" data="$2"
+orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
 # shellcheck source=tests/oracles.sh
 source "$here/oracles.sh"
 work="$(mktemp -d)"
@@ -19,8 +22,8 @@ bad() {
     failed=$((failed + 1))
     echo "FAIL $*" >&2
 }
-img="$data/images/horse.png"
-jpg="$data/images/apple.jpg"
+img="$(testdata_file images/horse.png)"
+jpg="$(testdata_file images/apple.jpg)"
 
 # status_is WANT CODE DESC curl-args...: checks the status and, for errors,
 # the JSON error code.
@@ -153,7 +156,7 @@ node -e 'const z = require("zlib"); const ihdr = Buffer.alloc(17); ihdr.write("I
 status_is 413 image_too_large "pixel bomb" -F "image=@$work/bomb.png" "$U/api/v1/generate"
 printf 'GIF89a\1\0\1\0' >"$work/x.gif"
 status_is 415 unsupported_media_type "gif" -F "image=@$work/x.gif" "$U/api/v1/generate"
-status_is 422 invalid_image "truncated jpeg" -F "image=@$data/images/truncated.jpg" "$U/api/v1/generate"
+status_is 422 invalid_image "truncated jpeg" -F "image=@$(testdata_file images/truncated.jpg)" "$U/api/v1/generate"
 status_is 200 "" "still healthy after bad requests" "$U/api/health"
 
 # --- concurrent clients

@@ -6,12 +6,16 @@
 # Usage: test_stream_api.sh ORFEAS TESTDATA
 set -eu  # not pipefail: server_lib.sh polls with grep pipelines that may match nothing yet
 orfeas="$1"
-data="$2"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/server_lib.sh"
 # shellcheck source=tests/oracles.sh
 source "$here/oracles.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$2"
+testdata_require stream_api images/plant.jpg
+plant="$(testdata_file images/plant.jpg)"
 tmp="$(mktemp -d)"
 trap 'server_stop; rm -rf "$tmp"' EXIT
 fail() {
@@ -24,7 +28,7 @@ server_start "$orfeas" --workers 1 --data-dir "$tmp/data"
 
 # quality 5: levels 1, 3, 5; the last backed by a real job.
 code="$(curl -sN -o "$tmp/p.ndjson" -w '%{http_code} %{content_type}' \
-    -F image=@"$data/images/plant.jpg" -F quality=5 "$SERVER_URL/api/v1/generate-progressive")"
+    -F image=@"$plant" -F quality=5 "$SERVER_URL/api/v1/generate-progressive")"
 [ "$code" = "200 application/x-ndjson" ] || fail "progressive answered $code"
 mkdir "$tmp/glb"
 node - "$tmp/p.ndjson" "$tmp/glb" >"$tmp/job_id" <<'JS'
@@ -58,13 +62,13 @@ code="$(curl -s -o "$tmp/result.glb" -w '%{http_code}' "$SERVER_URL/api/v1/jobs/
 cmp -s "$tmp/result.glb" "$tmp/glb/level3.glb" || fail "final line differs from the job's result"
 
 # quality 2: one line only.
-curl -sN -o "$tmp/q2.ndjson" -F image=@"$data/images/plant.jpg" -F quality=2 \
+curl -sN -o "$tmp/q2.ndjson" -F image=@"$plant" -F quality=2 \
     "$SERVER_URL/api/v1/generate-progressive"
 [ "$(wc -l <"$tmp/q2.ndjson")" = 1 ] || fail "quality 2: $(wc -l <"$tmp/q2.ndjson") lines"
 grep -q '"final":true' "$tmp/q2.ndjson" || fail "quality 2: no final line"
 
 # A bad parameter is a plain 400 before any stream.
-code="$(curl -s -o "$tmp/bad.json" -w '%{http_code}' -F image=@"$data/images/plant.jpg" \
+code="$(curl -s -o "$tmp/bad.json" -w '%{http_code}' -F image=@"$plant" \
     -F quality=11 "$SERVER_URL/api/v1/generate-progressive")"
 [ "$code" = 400 ] || fail "quality 11 answered $code"
 grep -q '"code":"invalid_parameter"' "$tmp/bad.json" || fail "400 body: $(cat "$tmp/bad.json")"

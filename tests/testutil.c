@@ -1,5 +1,8 @@
 #include "testutil.h"
 #include "orfeas/blas.h"
+#include "testdata.h"
+
+#include <stdarg.h>
 
 _Atomic int testutil_failures;
 _Atomic int testutil_checks;
@@ -13,8 +16,33 @@ int testutil_finish(const char *name)
 const char *testutil_data(const char *relative)
 {
     static char path[4096];
-    snprintf(path, sizeof path, "%s/%s", ORFEAS_TESTDATA, relative);
-    return path;
+    return testdata_path(relative, path, sizeof path);
+}
+
+/* Checks the NULL-terminated list after `what`; prints "SKIP what: ..." */
+static int have_data(const char *what, va_list files)
+{
+    char who[512];
+    snprintf(who, sizeof who, "SKIP %s", what);
+    return testdata_vcheck(stdout, who, files) == 0;
+}
+
+void testutil_require_data_(const char *test, ...)
+{
+    va_list files;
+    va_start(files, test);
+    int have = have_data(test, files);
+    va_end(files);
+    if (!have) exit(testutil_failures ? 1 : 77);
+}
+
+int testutil_have_data_(const char *what, ...)
+{
+    va_list files;
+    va_start(files, what);
+    int have = have_data(what, files);
+    va_end(files);
+    return have;
 }
 
 float *testutil_read_f32(const char *relative, size_t n)

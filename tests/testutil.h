@@ -54,8 +54,21 @@ extern _Atomic int testutil_checks;
 
 /* Prints "N passed, N failed" and returns the exit status. */
 int testutil_finish(const char *name);
-/* Path of a file under the shared test data ("images/plant.jpg"). */
+/* Path of a file of the test data ("images/plant.jpg", "depth_golden/case_a.json"):
+ * tests/testdata.h says where ($ORFEAS_TESTDATA, else the configured directory;
+ * images that ship with the repository from there). */
 const char *testutil_data(const char *relative);
+/* When a file of the list (as for testutil_data) is missing: one line
+ * "SKIP TEST: needs ../shared/testdata/REL (not found at PATH); set
+ * ORFEAS_TESTDATA=DIR ..." and exit 77, which ctest reports as skipped
+ * (SKIP_RETURN_CODE, tests/CMakeLists.txt); exit 1 if a check failed before. */
+#define testutil_require_data(test, ...)                                                           \
+    testutil_require_data_(test, __VA_ARGS__, (const char *)NULL)
+/* 1 when every file is there; else 0 after one such SKIP line naming WHAT, the
+ * part of a test that then does not run (the rest of the test does). */
+#define testutil_have_data(what, ...) testutil_have_data_(what, __VA_ARGS__, (const char *)NULL)
+void testutil_require_data_(const char *test, ...);
+int testutil_have_data_(const char *what, ...);
 /* n raw little-endian floats from a file under the test data (malloc'd), or
  * NULL when it is missing or shorter. */
 float *testutil_read_f32(const char *relative, size_t n);

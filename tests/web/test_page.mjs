@@ -1,7 +1,7 @@
 // The web page in Debian's Chromium (headless), driven by playwright-core
-// from web/node_modules, against a real orfeas server.
+// from tests/web/node_modules, against a real orfeas server.
 //
-//   node test_page.mjs main URL TESTDATA OUTDIR      generate, view, jobs, ?job=, error case
+//   node test_page.mjs main URL IMAGE OUTDIR         generate, view, jobs, ?job=, error case
 //   node test_page.mjs key URL KEY OUTDIR            the API key prompt (server with --api-key)
 //
 // Prints one line per check; exits 1 on the first failure.
@@ -9,10 +9,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync, statSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const { chromium } = createRequire(path.join(root, 'web/package.json'))('playwright-core');
+const { chromium } = createRequire(import.meta.url)('playwright-core');
 
 const CHROMIUM = process.env.ORFEAS_CHROMIUM || '/usr/bin/chromium';
 const ARGS = [
@@ -83,7 +81,7 @@ function watchErrors(page, errors) {
 }
 
 async function mainScenario(context) {
-  const testdata = third;
+  const image = third; // apple.jpg
   const errors = [];
   const page = await context.newPage();
   watchErrors(page, errors);
@@ -101,7 +99,7 @@ async function mainScenario(context) {
   );
 
   // Upload through the file input, generate, wait for the final level.
-  await page.setInputFiles('#file', path.join(testdata, 'images/apple.jpg'));
+  await page.setInputFiles('#file', image);
   await page.waitForSelector('#preview:not([hidden])');
   await page.getByRole('button', { name: 'Generate' }).click();
   await page.waitForSelector('body[data-viewer="ready"][data-job]', { timeout: TIMEOUT });

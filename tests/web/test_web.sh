@@ -6,12 +6,14 @@
 # Usage: test_web.sh ORFEAS TESTDATA OUTDIR
 set -eu  # not pipefail: server_lib.sh polls with grep pipelines that may match nothing yet
 orfeas="$1"
-data="$2"
 out="$3"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
 # shellcheck source=tests/server_lib.sh
 source "$here/../server_lib.sh"
+# shellcheck source=tests/testdata.sh
+source "$here/../testdata.sh"
+testdata_init "$2"
+apple="$(testdata_file images/apple.jpg)" horse="$(testdata_file images/horse.png)"
 tmp="$(mktemp -d)"
 trap 'server_stop; rm -rf "$tmp"' EXIT
 fail() {
@@ -20,7 +22,7 @@ fail() {
     exit 1
 }
 [ -x "${ORFEAS_CHROMIUM:-/usr/bin/chromium}" ] || fail "no /usr/bin/chromium: run tools/deps.sh"
-[ -d "$root/web/node_modules/playwright-core" ] || fail "no web/node_modules: run tools/deps.sh"
+[ -d "$here/node_modules/playwright-core" ] || fail "no tests/web/node_modules: run tools/deps.sh test"
 rm -rf "$out"
 mkdir -p "$out"
 
@@ -59,11 +61,11 @@ code="$(curl -s -o /dev/null -w '%{http_code}' "$SERVER_URL/api/v1/jobs?limit=0"
 [ "$code" = 400 ] || fail "limit=0 answered $code"
 echo "ok   page and assets over HTTP ($(echo "$assets" | wc -l) assets)"
 
-node "$here/test_page.mjs" main "$SERVER_URL" "$data" "$out" || fail "browser test (main)"
+node "$here/test_page.mjs" main "$SERVER_URL" "$apple" "$out" || fail "browser test (main)"
 
 # The job list after it: most recent first, limit honoured. A width of its
 # own keeps the job out of the result cache (a hit makes no job).
-curl -s -o "$tmp/new.json" -F image=@"$data/images/orange.jpg" -F quality=2 \
+curl -s -o "$tmp/new.json" -F image=@"$horse" -F quality=2 \
     -F width_mm="$((40 + RANDOM % 50)).$((RANDOM % 10))" "$SERVER_URL/api/v1/jobs"
 id="$(json_get "$tmp/new.json" 'j.job_id')"
 for _ in $(seq 1 600); do
