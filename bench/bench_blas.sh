@@ -17,9 +17,9 @@ extra=("$@")
 unset OPENBLAS_CORETYPE ORFEAS_BLAS_DETECTED
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-node -e 'const x = new Float32Array(3 * 518 * 518); let s = 7;
-    for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) % 2147483648; x[i] = s / 2147483648 * 4 - 2; }
-    require("fs").writeFileSync(process.argv[1], Buffer.from(x.buffer));' "$tmp/x.f32"
+# shellcheck source=tests/testdata.sh
+. "$here/tests/testdata.sh"
+testdata_noise_f32 "$tmp/x.f32" $((3 * 518 * 518))
 
 configs=(Prescott auto "${extra[@]}")
 kernels() { ORFEAS_BLAS_CORE="$1" "$orfeas" version | sed -n 's/^blas: OpenBLAS [^,]*, \([^ ]*\) kernels.*/\1/p'; }

@@ -10,5 +10,4 @@ set_tests_properties(libs_engine_deps PROPERTIES LABELS unit TIMEOUT 60)
 add_test(NAME example_image_to_glb
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/test_example_image_to_glb.sh
                  $<TARGET_FILE:image_to_glb> $<TARGET_FILE:orfeas> ${ORFEAS_TESTDATA})
-set_tests_properties(example_image_to_glb PROPERTIES LABELS oracle TIMEOUT 300
-                     SKIP_RETURN_CODE 77)
+set_tests_properties(example_image_to_glb PROPERTIES LABELS oracle TIMEOUT 300)

@@ -10,6 +10,7 @@ set -u
 orfeas="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/server_lib.sh"
+. "$here/testdata.sh"
 work="$(mktemp -d)"
 trap 'server_stop; rm -rf "$work"' EXIT
 unset OPENBLAS_CORETYPE ORFEAS_BLAS_CORE ORFEAS_BLAS_DETECTED
@@ -30,7 +31,7 @@ has "a named kernel runs (re-executed)" 'Haswell kernels \(ORFEAS_BLAS_CORE=Hasw
 has "Prescott on request, said to be slower" 'Prescott kernels .*CPU runs faster ones' ORFEAS_BLAS_CORE=Prescott
 has "the user's OPENBLAS_CORETYPE is kept" 'Haswell kernels \(OPENBLAS_CORETYPE=Haswell, set by the user\)' \
     OPENBLAS_CORETYPE=Haswell
-has "keep: OpenBLAS's own choice" 'kernels \(OpenBLAS' ORFEAS_BLAS_CORE=keep
+has "keep: OpenBLAS's own choice, said so" "kernels \\(OpenBLAS's own choice, kept by ORFEAS_BLAS_CORE=keep\\)" ORFEAS_BLAS_CORE=keep
 has "a re-executed process reports the upgrade" 'chosen by orfeas: OpenBLAS picked Prescott on this' \
     ORFEAS_BLAS_DETECTED=Prescott OPENBLAS_CORETYPE=Haswell
 check "an unknown kernel name: one re-execution, then runs" \
@@ -40,9 +41,7 @@ has "an unknown kernel name is said" 'ORFEAS_BLAS_CORE=NoSuchCore, which this Op
 
 # The arguments survive the re-execution: the depth conformance form on the
 # Prescott kernels writes what the default kernels write, within float noise.
-node -e 'const x = new Float32Array(3 * 28 * 28); let s = 7;
-    for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) % 2147483648; x[i] = s / 2147483648 * 4 - 2; }
-    require("fs").writeFileSync(process.argv[1], Buffer.from(x.buffer));' "$work/x.f32"
+testdata_noise_f32 "$work/x.f32" $((3 * 28 * 28))
 run_depth() { # name env...
     local name="$1"
     shift

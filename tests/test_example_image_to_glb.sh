@@ -3,21 +3,18 @@
 # its GLB passes the Khronos glTF Validator and equals, byte for byte, what
 # `orfeas generate` writes from the same image and parameters.
 # Usage: test_example_image_to_glb.sh IMAGE_TO_GLB ORFEAS TESTDATA
-# Exit 77 (skipped) when no test image is found.
+# Exit 77 (skipped) when horse.png is in neither examples/ nor the test data.
 set -u
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=tests/oracles.sh
 source "$here/oracles.sh"
 
-example="$1" orfeas="$2" testdata="$3"
-image=""
-for candidate in "$here/../examples/horse.png" "$testdata/images/horse.png"; do
-    if [ -f "$candidate" ]; then
-        image="$candidate"
-        break
-    fi
-done
-[ -n "$image" ] || { echo "SKIP: no horse.png in examples/ or $testdata/images" >&2; exit 77; }
+example="$1" orfeas="$2"
+# shellcheck source=tests/testdata.sh
+source "$here/testdata.sh"
+testdata_init "$3"
+testdata_require example_image_to_glb images/horse.png
+image="$(testdata_file images/horse.png)"
 
 dir="$(mktemp -d "${TMPDIR:-/tmp}/orfeas-example.XXXXXX")"
 trap 'rm -rf "$dir"' EXIT

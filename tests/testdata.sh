@@ -13,6 +13,9 @@
 #   testdata_have WHAT REL...      status 1 after one line "SKIP WHAT: needs
 #                                  ..." when one is missing (WHAT: a part of
 #                                  a test that then does not run)
+#   testdata_noise_f32 FILE N      writes N seeded float32s in [-2, 2) (an LCG,
+#                                  the same bytes on every machine): a network
+#                                  input for `orfeas depth --tensor-in`
 
 _testdata_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
@@ -53,4 +56,10 @@ testdata_have() {
     local what="$1"
     shift
     testdata_check "SKIP $what" "$@"
+}
+
+testdata_noise_f32() {
+    node -e 'const x = new Float32Array(Number(process.argv[2])); let s = 7;
+        for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) % 2147483648; x[i] = s / 2147483648 * 4 - 2; }
+        require("fs").writeFileSync(process.argv[1], Buffer.from(x.buffer));' "$1" "$2"
 }

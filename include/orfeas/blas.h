@@ -17,6 +17,7 @@
 
 typedef enum orfeas_blas_source {
     ORFEAS_BLAS_DETECTED, /* OpenBLAS's own choice, kept */
+    ORFEAS_BLAS_KEPT,     /* OpenBLAS's own choice, kept by ORFEAS_BLAS_CORE=keep */
     ORFEAS_BLAS_UPGRADED, /* orfeas asked for the kernels this CPU supports */
     ORFEAS_BLAS_FORCED,   /* ORFEAS_BLAS_CORE named the kernels */
     ORFEAS_BLAS_USER      /* OPENBLAS_CORETYPE was set by the user */

@@ -71,9 +71,11 @@ int orfeas_depth_input_size(uint32_t width, uint32_t height, int *h, int *w);
 #define ORFEAS_DEPTH_MAX_BATCH 32
 
 /* Runs `batch` (1..32) images, chw = [batch, 3, h, w], in one forward pass
- * into out = [batch, h, w]: the encoder's LayerNorms and linears work on
- * all the images' tokens at once (bigger GEMMs), the attention and the DPT
- * head image by image. Each image's result is bit-for-bit orfeas_depth_run's. */
+ * into out = [batch, h, w]: the encoder's LayerNorms and elementwise steps
+ * work on all the images' tokens at once and each linear's fp16/int8 weight
+ * is expanded once; every GEMM, the attention and the DPT head run image by
+ * image, so each image's result is bit-for-bit orfeas_depth_run's (the
+ * determinism contract, docs/depth.md). */
 int orfeas_depth_run_batch(const orfeas_depth_model *m, const float *chw, int batch, int h, int w,
                            float *out);
 

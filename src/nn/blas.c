@@ -127,7 +127,8 @@ void orfeas_blas_select(char **argv)
     const char *marker = getenv(MARKER), *user = getenv("OPENBLAS_CORETYPE");
     if (user && !*user) user = NULL;
     const char *want = getenv("ORFEAS_BLAS_CORE");
-    int forced = want && *want && strcasecmp(want, "auto") != 0 && strcasecmp(want, "keep") != 0;
+    int keep = want && strcasecmp(want, "keep") == 0;
+    int forced = want && *want && !keep && strcasecmp(want, "auto") != 0;
     if (marker) {
         /* The re-executed process: orfeas asked for OPENBLAS_CORETYPE. */
         fill(forced ? ORFEAS_BLAS_FORCED : ORFEAS_BLAS_UPGRADED, marker, user);
@@ -142,8 +143,12 @@ void orfeas_blas_select(char **argv)
         fill(ORFEAS_BLAS_USER, NULL, user);
         return;
     }
+    if (keep) {
+        fill(ORFEAS_BLAS_KEPT, NULL, NULL);
+        return;
+    }
     const char *better = orfeas_blas_better_core(openblas_get_corename(), cpu_level());
-    if (better && !(want && strcasecmp(want, "keep") == 0)) reexec(argv, better);
+    if (better) reexec(argv, better);
     fill(ORFEAS_BLAS_DETECTED, NULL, NULL);
 }
 
@@ -163,8 +168,6 @@ int orfeas_blas_describe(char *buf, size_t size)
     if (sp && strchr(sp + 1, ' ')) n = (size_t)(strchr(sp + 1, ' ') - in.config);
     const char *cpu = orfeas_blas_level_name(in.cpu_level);
     int slow = orfeas_blas_better_core(in.core, in.cpu_level) != NULL;
-    const char *want = getenv("ORFEAS_BLAS_CORE");
-    int keep = want && strcasecmp(want, "keep") == 0;
     char why[160];
     switch (in.source) {
     case ORFEAS_BLAS_UPGRADED:
@@ -178,11 +181,12 @@ int orfeas_blas_describe(char *buf, size_t size)
     case ORFEAS_BLAS_USER:
         snprintf(why, sizeof why, "OPENBLAS_CORETYPE=%s, set by the user", in.requested);
         break;
+    case ORFEAS_BLAS_KEPT:
+        snprintf(why, sizeof why, "OpenBLAS's own choice, kept by ORFEAS_BLAS_CORE=keep");
+        break;
     default:
         snprintf(why, sizeof why, "%s",
-                 !slow  ? "OpenBLAS's own choice"
-                 : keep ? "OpenBLAS's choice, kept by ORFEAS_BLAS_CORE=keep"
-                        : "OpenBLAS's choice; orfeas could not change it");
+                 slow ? "OpenBLAS's choice; orfeas could not change it" : "OpenBLAS's own choice");
     }
     snprintf(buf, size, "%.*s, %s kernels (%s)%s%s%s", (int)n, in.config, in.core, why,
              slow ? "; this " : "", slow ? cpu : "", slow ? " CPU runs faster ones" : "");

@@ -477,9 +477,9 @@ static int reassemble(const orfeas_depth_model *m, int k, const float *tok, int 
 }
 
 /* The encoder's buffers for `batch` images of nt tokens: the token
- * matrices are [batch * nt, 384] (image after image), so LayerNorm, the
- * linears and the elementwise steps run on all images at once; the
- * attention runs image by image with one n x n score matrix. */
+ * matrices are [batch * nt, 384] (image after image), so LayerNorm and the
+ * elementwise steps run on all images at once; the linears (linear_batch)
+ * and the attention (one n x n score matrix) run image by image. */
 typedef struct enc_bufs {
     float *x, *y, *q, *k, *v, *a, *hid, *scores, *scratch, *patches;
     size_t all, hid_n, scores_n, scratch_n, patches_n; /* floats */

@@ -357,7 +357,7 @@ int orfeas_vram_reserve(orfeas_vram *vram, uint64_t bytes, int timeout_ms,
                       ? pthread_cond_timedwait(&vram->admit, &vram->lock, &until)
                       : pthread_cond_wait(&vram->admit, &vram->lock);
         if (wrc == ETIMEDOUT && timeout_ms >= 0 && !head_fits(vram, &self)) {
-            struct timespec now = orfeas_clock_deadline_ms(0);
+            struct timespec now = orfeas_clock_deadline_ms(0); /* now */
             if (!timespec_before(&now, &deadline)) {
                 rc = ORFEAS_EBUSY;
                 break;
